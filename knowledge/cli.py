@@ -1,0 +1,85 @@
+"""Command line: ``python -m knowledge {build,search,evaluate}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from knowledge.config import Settings
+from knowledge.corpus import CorpusError
+from knowledge.normalize import EmptyQueryError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (EmptyQueryError, CorpusError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m knowledge", description=__doc__)
+    commands = parser.add_subparsers(required=True)
+
+    build = commands.add_parser("build", help="prepare the model and build or update the index")
+    build.add_argument("--quiet", action="store_true")
+    build.set_defaults(run=_build)
+
+    search = commands.add_parser("search", help="search the law")
+    search.add_argument("question")
+    search.add_argument("--top-k", type=int, default=5)
+    search.add_argument("--law", help="law name or short name, e.g. 民法典")
+    search.add_argument("--doc-type", help="法律, 行政法规, 司法解释, 地方性法规 …")
+    search.add_argument("--jurisdiction", help="全国 or a local jurisdiction")
+    search.add_argument("--json", action="store_true", help="print JSON")
+    search.set_defaults(run=_search)
+
+    evaluate = commands.add_parser("evaluate", help="measure retrieval on a JSONL file of questions")
+    evaluate.add_argument("--queries", required=True, help='JSONL lines {"id", "question", "gold": [...]}')
+    evaluate.add_argument("--top-k", type=int, default=10)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=_evaluate)
+    return parser
+
+
+def _build(args) -> int:
+    from knowledge.setup import prepare
+
+    report = prepare(Settings(), progress=not args.quiet)
+    print(json.dumps(report, ensure_ascii=False))
+    return 0
+
+
+def _search(args) -> int:
+    from knowledge.engine import load_engine
+
+    if args.top_k < 1:
+        raise ValueError("--top-k must be at least 1")
+    hits = load_engine().search(
+        args.question, args.top_k, law=args.law, doc_type=args.doc_type, jurisdiction=args.jurisdiction
+    )
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+    else:
+        for rank, hit in enumerate(hits, start=1):
+            print(f"{rank}. {hit.citation}  ({hit.id}, score {hit.score:.3f})\n   {hit.text}\n")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from knowledge.engine import load_engine
+    from knowledge.evaluate import evaluate, read_queries
+
+    queries = read_queries(args.queries)
+    engine = load_engine()
+    engine.exclude_faq_questions(q.question for q in queries)
+    metrics = evaluate(queries, lambda q, k: [h.id for h in engine.search(q, k)], args.top_k)
+    print(json.dumps(metrics, ensure_ascii=False) if args.json else _table(metrics))
+    return 0
+
+
+def _table(metrics: dict) -> str:
+    return "\n".join(f"{name:>10}  {value}" for name, value in metrics.items())
