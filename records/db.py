@@ -1,0 +1,91 @@
+"""Engine creation, schema creation and the transaction helper.
+
+>>> engine = get_engine()                # LEGAL_DB_URL or var/legal.db, cached per URL
+>>> create_schema(engine)                # CREATE TABLE IF NOT EXISTS for every table
+>>> with transaction(engine) as conn:    # one transaction; commits on exit, rolls back on error
+...     conn.execute(...)
+
+SQLite connections get WAL journaling, foreign keys and a 30 s busy timeout. Write transactions
+start with ``BEGIN IMMEDIATE`` so concurrent writers queue on the busy timeout instead of failing
+with "database is locked" when a read lock cannot be upgraded; read transactions
+(``transaction(write=False)``) use a plain deferred ``BEGIN``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from records.config import database_url
+from records.schema import metadata
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+_WRITE_OPTION = "records_write"
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The engine for ``url`` (default: :func:`records.config.database_url`), created once."""
+    url = url or database_url()
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = _make_engine(url)
+    return engine
+
+
+def dispose_engines(url: str | None = None) -> None:
+    """Close the connections of the cached engine for ``url`` (default: all) and forget it."""
+    with _lock:
+        urls = list(_engines) if url is None else [u for u in _engines if u == url]
+        for key in urls:
+            _engines.pop(key).dispose()
+
+
+def create_schema(engine: Engine | None = None) -> None:
+    """Create missing tables and indices (existing ones are left untouched)."""
+    metadata.create_all(engine or get_engine())
+
+
+@contextmanager
+def transaction(engine: Engine | None = None, *, write: bool = True) -> Iterator[Connection]:
+    """A connection inside one transaction: committed on normal exit, rolled back on error."""
+    engine = engine or get_engine()
+    with engine.connect() as conn:
+        if write:
+            conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+def _make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(parsed, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # isolation_level=None stops the sqlite3 module from issuing its own BEGINs; we emit them.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get(_WRITE_OPTION, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
