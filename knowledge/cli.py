@@ -8,6 +8,7 @@ import sys
 
 from knowledge.config import Settings
 from knowledge.corpus import CorpusError
+from knowledge.evaluate import QueryFileError
 from knowledge.normalize import EmptyQueryError
 
 
@@ -15,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (EmptyQueryError, CorpusError, FileNotFoundError, ValueError) as exc:
+    except (EmptyQueryError, CorpusError, QueryFileError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

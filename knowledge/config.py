@@ -11,7 +11,9 @@
 | ``KNOWLEDGE_LAWS_DIR`` | ``knowledge/data/laws`` | national texts shipped with the repo |
 | ``KNOWLEDGE_LOCAL_DIR`` | ``knowledge/data/local`` | local rules added by an administrator |
 | ``KNOWLEDGE_FAQ_FILE`` | ``knowledge/data/faq/lecoqa_train.jsonl`` | curated FAQ answers with cited articles |
-| ``KNOWLEDGE_THREADS`` | ``2`` | torch threads for query encoding |
+| ``KNOWLEDGE_BUILD_THREADS`` | all cores | torch threads for building the index and fine-tuning |
+| ``KNOWLEDGE_THREADS`` | ``1`` | torch threads for query encoding (one is fastest on a busy 2-core machine:
+  two threads spin-wait on each other when other processes share the cores) |
 
 Relative paths are taken from the repository root.
 """
@@ -59,7 +61,10 @@ class Settings:
     faq_file: Path = field(
         default_factory=lambda: _path("KNOWLEDGE_FAQ_FILE", "knowledge/data/faq/lecoqa_train.jsonl")
     )
-    threads: int = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_THREADS", "2")))
+    threads: int = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_THREADS", "1")))
+    build_threads: int = field(
+        default_factory=lambda: int(os.environ.get("KNOWLEDGE_BUILD_THREADS", str(os.cpu_count() or 1)))
+    )
 
     @property
     def corpus_dirs(self) -> list[Path]:

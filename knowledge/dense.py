@@ -21,7 +21,7 @@ MAX_QUERY_TOKENS = 128
 class Embedder:
     """Encodes questions and articles with any local sentence-transformers model, fully offline."""
 
-    def __init__(self, model_dir: Path, threads: int = 2):
+    def __init__(self, model_dir: Path, threads: int = 1):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -33,7 +33,7 @@ class Embedder:
             )
         torch.set_num_threads(max(1, threads))
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        self.dimension = self.model.get_sentence_embedding_dimension()
+        self.dimension = self.model.get_embedding_dimension()
         # The model's own prompts (e5: "query: " / "passage: "; bge: an instruction for queries only).
         self.query_prompt = self.model.prompts.get("query", "")
         self.passage_prompt = self.model.prompts.get("passage", "") or self.model.prompts.get("document", "")

@@ -56,6 +56,7 @@ def finetune(
     articles: list[Article],
     config: TrainingConfig = TrainingConfig(),
     progress: bool = True,
+    threads: int = 1,
 ) -> dict:
     """Train and save to out_dir; return the training summary (also written to training.json)."""
     import torch
@@ -68,12 +69,15 @@ def finetune(
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
-    embedder = Embedder(base_dir)
+    embedder = Embedder(base_dir, threads=threads)
     model = embedder.model
     triples = _triples(embedder, pairs_file, articles, config)
     model.max_seq_length = config.max_tokens
+    # The token embeddings stay as converted: most rows never occur in the training questions, and
+    # their optimizer state would dominate memory and time.
+    model[0].auto_model.embeddings.word_embeddings.weight.requires_grad_(False)
     loss_fn = MultipleNegativesRankingLoss(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
+    optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=config.learning_rate)
     batches = [b for _ in range(config.epochs) for b in _batches(triples, config)]
     warmup = max(1, int(len(batches) * config.warmup_share))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -87,7 +91,7 @@ def finetune(
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
-        if progress and (step % 10 == 0 or step == len(batches)):
+        if progress and (step % 5 == 0 or step in (1, len(batches))):
             print(f"fine-tuning: step {step}/{len(batches)} loss {loss.item():.3f}", file=sys.stderr, flush=True)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,5 +150,4 @@ def _batches(triples, config: TrainingConfig):
 
 
 def _features(model, texts: list[str]) -> dict:
-    tokenize = getattr(model, "tokenize", None) or model.preprocess
-    return tokenize(texts)
+    return model.preprocess(texts)

@@ -103,7 +103,7 @@ def build_index(
 def build_from_settings(settings, progress: bool = True) -> BuildReport:
     articles = load_corpus(settings.corpus_dirs)
     faq = load_faq(settings.faq_file, articles)
-    embedder = Embedder(settings.model_dir, settings.threads)
+    embedder = Embedder(settings.model_dir, threads=settings.build_threads)
     return build_index(articles, faq, embedder, settings.model_dir, settings.index_dir, progress)
 
 

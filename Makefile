@@ -1,0 +1,41 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run   — install, build the search index, train the dialogue model, start the assistant
+#   make test  — install, start/check the services, run the whole test suite
+# Every step is cached: a second run only redoes what changed.
+
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: run test setup build-knowledge train lint bench services browser clean
+
+run: setup build-knowledge train
+	scripts/run.sh
+
+test: setup services browser build-knowledge train
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+setup:
+	scripts/setup_app_env.sh
+	scripts/setup_rasa_env.sh
+
+build-knowledge:
+	HF_HUB_OFFLINE=1 $(PY) -m knowledge build --quiet
+
+train:
+	scripts/train_model.sh
+
+services:
+	scripts/ensure_services.sh
+
+browser:
+	scripts/ensure_browser.sh
+
+lint:
+	.venv/bin/ruff check .
+
+bench: setup build-knowledge train
+	$(PY) benchmarks/retrieval.py
+	$(PY) benchmarks/rest_roundtrip.py
+
+clean:
+	rm -rf var/index models

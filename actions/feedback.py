@@ -1,0 +1,53 @@
+"""``action_record_feedback``: 有帮助 / 没帮助 for the last answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import records
+from actions.reply import REFERRAL_BUTTONS
+
+logger = logging.getLogger(__name__)
+
+
+class ActionRecordFeedback(Action):
+    def name(self) -> str:
+        return "action_record_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        helpful = _helpful(tracker)
+        consultation_id = tracker.get_slot("consultation_id")
+        if helpful is None or not consultation_id:
+            dispatcher.utter_message(text="谢谢您的反馈！")
+            return []
+        await _store(consultation_id, helpful)
+        if helpful:
+            dispatcher.utter_message(text="谢谢您的反馈，很高兴能帮上忙！")
+            return [SlotSet("helpful", None)]
+        dispatcher.utter_message(
+            text="抱歉没能帮到您。要不要让村里的法律顾问具体帮您看看？", buttons=REFERRAL_BUTTONS
+        )
+        return [SlotSet("helpful", None), SlotSet("referral_offered", True)]
+
+
+def _helpful(tracker: Tracker) -> bool | None:
+    value = tracker.get_slot("helpful") or next(tracker.get_latest_entity_values("helpful"), None)
+    try:
+        return records.parse_helpful(value) if value is not None else None
+    except records.RecordError:
+        return None
+
+
+async def _store(consultation_id: str, helpful: bool) -> None:
+    try:
+        await asyncio.to_thread(records.outbox.add_feedback, consultation_id, helpful)
+    except Exception:  # noqa: BLE001
+        logger.exception("could not store feedback")

@@ -1,0 +1,33 @@
+"""The action server's shared services: the search engine and the records database, loaded once."""
+
+from __future__ import annotations
+
+import logging
+
+import records
+from knowledge import SearchEngine, load_engine
+
+logger = logging.getLogger(__name__)
+
+
+def search_engine() -> SearchEngine:
+    return load_engine()
+
+
+def prepare_database() -> None:
+    """Create missing tables, seed the villages and replay the outbox; start the background replayer.
+
+    Writes go through ``records.outbox``: while the database is down they are spooled locally and
+    replayed later, so nothing a resident submitted is lost.
+    """
+    try:
+        records.init_db()
+    except Exception:  # noqa: BLE001 - the outbox keeps writes until the database is back
+        logger.exception("database not ready; writes will be spooled to the outbox")
+    records.outbox.start_replayer()
+
+
+def warm_up() -> None:
+    """Load the model and index before the first resident waits for them."""
+    search_engine().search("拖欠工资怎么办", top_k=1)
+    logger.info("search engine ready")

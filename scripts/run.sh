@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Start the action server and the Rasa server (REST webhook + web chat page) in the foreground.
+# Ctrl-C stops both. Settings (environment, with defaults):
+#   RASA_PORT=5005  ACTION_PORT=5055  RASA_HOST=127.0.0.1  RASA_ENDPOINTS=endpoints.yml
+#   RASA_MODEL=models/current.tar.gz  LEGAL_DB_URL (records.config)  KNOWLEDGE_* (knowledge.config)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+RASA_PORT="${RASA_PORT:-5005}"
+ACTION_PORT="${ACTION_PORT:-5055}"
+RASA_HOST="${RASA_HOST:-127.0.0.1}"
+export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
+export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}"
+export REDIS_TRACKER_DB="${REDIS_TRACKER_DB:-0}" REDIS_LOCK_DB="${REDIS_LOCK_DB:-1}"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p var/log
+
+pids=()
+stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap stop EXIT INT TERM
+
+.venv/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
+pids+=($!)
+.venv-rasa/bin/rasa run --enable-api -i "$RASA_HOST" --port "$RASA_PORT" \
+    --model "${RASA_MODEL:-models/current.tar.gz}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
+    --credentials credentials.yml >var/log/rasa.log 2>&1 &
+pids+=($!)
+
+echo "Starting (logs in var/log/): action server on :$ACTION_PORT, Rasa on $RASA_HOST:$RASA_PORT …"
+for _ in $(seq 1 300); do
+    if curl -sf "http://$RASA_HOST:$RASA_PORT/status" >/dev/null 2>&1 \
+        && curl -sf "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1; then
+        cat <<MSG
+
+  The assistant is ready.
+  Web chat (residents):  http://$RASA_HOST:$RASA_PORT/webhooks/webchat/
+  REST webhook:          http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook
+                         curl -s -XPOST -H 'Content-Type: application/json' \\
+                           -d '{"sender":"demo","message":"老板拖欠工资怎么办"}' \\
+                           http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook
+  Law search (CLI):      .venv/bin/python -m knowledge search "邻居家的树倒了砸坏了我的车"
+  Press Ctrl-C to stop.
+MSG
+        wait -n "${pids[@]}"
+        echo "a server exited; see var/log/" >&2
+        exit 1
+    fi
+    for pid in "${pids[@]}"; do
+        kill -0 "$pid" 2>/dev/null || { echo "a server failed to start; see var/log/" >&2; tail -20 var/log/*.log >&2; exit 1; }
+    done
+    sleep 1
+done
+echo "timed out waiting for the servers; see var/log/" >&2
+exit 1
