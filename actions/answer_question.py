@@ -72,10 +72,10 @@ async def _answer(dispatcher, tracker, domain, found: Consultation, topic: str) 
         SlotSet("cited_articles", [h.id for h in hits]),
         SlotSet("consultation_id", consultation_id),
         SlotSet("failed_answers", 0.0),
+        SlotSet("referral_offered", bool(reasons)),  # the rules read it after every answer
     ]
     if reasons:
         dispatcher.utter_message(text=reply.complex_note(reasons), buttons=reply.REFERRAL_BUTTONS)
-        events.append(SlotSet("referral_offered", True))
     return events
 
 

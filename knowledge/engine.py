@@ -33,11 +33,12 @@ from knowledge.normalize import normalize, normalize_query
 
 @dataclass(frozen=True)
 class Weights:
+    # Chosen by benchmarks/tune_fusion.py on the tuning split (leave-one-out for the FAQ evidence).
     dense: float = 1.0
-    lexical: float = 0.25
-    faq: float = 0.6
-    faq_neighbours: int = 8
-    faq_sharpness: float = 20.0  # softmax temperature⁻¹ over neighbour similarities
+    lexical: float = 0.1
+    faq: float = 0.2
+    faq_neighbours: int = 16
+    faq_sharpness: float = 10.0  # softmax temperature⁻¹ over neighbour similarities
 
 
 @dataclass(frozen=True)

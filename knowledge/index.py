@@ -28,6 +28,7 @@ from knowledge.faq import FaqEntry, load_faq
 from knowledge.lexical import tokenize
 
 MANIFEST = "manifest.json"
+VOLATILE_FILES = {"conversion.json", "training.json", "README.md"}  # manifests with timings
 
 
 class IndexOutOfDate(RuntimeError):
@@ -48,12 +49,15 @@ class BuildReport:
 
 
 def model_fingerprint(model_dir: Path) -> str:
-    """Identifies a model directory by its files' names, sizes and small config contents."""
+    """Identifies a model by the content of its files, not by build logs that change on every rebuild."""
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(model_dir)}:{path.stat().st_size}\n".encode())
-        if path.suffix == ".json" and path.stat().st_size < 100_000:
-            digest.update(path.read_bytes())
+        if path.name in VOLATILE_FILES:
+            continue
+        digest.update(f"{path.relative_to(model_dir)}\n".encode())
+        with path.open("rb") as content:
+            while chunk := content.read(1 << 22):
+                digest.update(chunk)
     return digest.hexdigest()[:16]
 
 
@@ -84,8 +88,7 @@ def build_index(
     for i, h in enumerate(hashes):
         if h in old:
             vectors[i] = old[h]
-    _say(progress, f"embedding {len(faq)} FAQ questions")
-    faq_vectors = embedder.encode_queries([e.question for e in faq]) if faq else np.zeros((0, embedder.dimension))
+    faq_vectors = _faq_vectors(index_dir, fingerprint, faq, embedder, progress)
     tokens = {h: tokenize(passage_text(a)) for a, h in zip(searchable, hashes)}
     _write(index_dir, searchable, hashes, vectors, faq, faq_vectors, tokens, fingerprint, model_dir)
     report = BuildReport(
@@ -105,6 +108,21 @@ def build_from_settings(settings, progress: bool = True) -> BuildReport:
     faq = load_faq(settings.faq_file, articles)
     embedder = Embedder(settings.model_dir, threads=settings.build_threads)
     return build_index(articles, faq, embedder, settings.model_dir, settings.index_dir, progress)
+
+
+def _faq_vectors(index_dir: Path, fingerprint: str, faq: list[FaqEntry], embedder: Embedder, progress: bool):
+    """FAQ question embeddings, reusing the stored ones when the model and the questions are unchanged."""
+    manifest = read_manifest(index_dir)
+    if manifest and manifest.get("model_fingerprint") == fingerprint and manifest.get("faq") == [e.id for e in faq]:
+        stored = load_vectors(index_dir, "faq", manifest)
+        if stored is not None and manifest.get("faq_hash") == _faq_hash(faq):
+            return stored
+    _say(progress, f"embedding {len(faq)} FAQ questions")
+    return embedder.encode_queries([e.question for e in faq]) if faq else np.zeros((0, embedder.dimension))
+
+
+def _faq_hash(faq: list[FaqEntry]) -> str:
+    return hashlib.sha256("\n".join(e.question for e in faq).encode()).hexdigest()[:16]
 
 
 def _previous_vectors(index_dir: Path, fingerprint: str) -> dict[str, np.ndarray]:
@@ -141,6 +159,7 @@ def _write(index_dir, articles, hashes, vectors, faq, faq_vectors, tokens, finge
         "dimension": int(vectors.shape[1]),
         "articles": [{"id": a.id, "hash": h} for a, h in zip(articles, hashes)],
         "faq": [e.id for e in faq],
+        "faq_hash": _faq_hash(faq),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "checksums": {name: _file_sha(index_dir / f"{name}.npy") for name in ("articles", "faq")},
     }
