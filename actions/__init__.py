@@ -1,17 +1,19 @@
 """Custom actions of the legal-service assistant, served by rasa_sdk (one action per module).
 
-Importing the package (the action server does at start) prepares the database and its outbox
-replayer, and loads the search engine (``ACTIONS_PRELOAD=0`` defers the engine to the first question).
+rasa_sdk's Sanic server imports this package twice: in the main process, which only registers the
+actions, and in the worker process that serves them. The worker prepares the database and its
+outbox replayer and loads the search engine (``ACTIONS_PRELOAD=0`` defers the engine to the first
+question); the main process stays small.
 """
 
-import logging
+import os
 
 from actions.config import PRELOAD
-from actions.services import prepare_database, warm_up
+from actions.services import prepare_database, warm_up_in_background
 
-prepare_database()
-if PRELOAD:
-    try:
-        warm_up()
-    except Exception:  # noqa: BLE001 - the server still starts; the first question retries
-        logging.getLogger(__name__).exception("warm-up failed")
+# Only in the serving worker: in the main process, building the BM25 index would also make "fork"
+# the default multiprocessing start method (bm25s asks for it), and Sanic then refuses to start.
+if os.environ.get("SANIC_WORKER_NAME"):
+    prepare_database()
+    if PRELOAD:
+        warm_up_in_background()

@@ -2,7 +2,8 @@
 
 | variable | default | meaning |
 |---|---|---|
-| ``ANSWER_MIN_SCORE`` | ``0.86`` | fused score of the best article below which the bot does not answer alone |
+| ``ANSWER_MIN_SCORE`` | ``0.66`` | fused score of the best article below which the bot does not answer alone
+  (calibrated by ``benchmarks/answer_threshold.py``) |
 | ``FAQ_MIN_SIMILARITY`` | ``0.93`` | question similarity above which a curated FAQ answer is given |
 | ``ANSWER_MAX_ARTICLES`` | ``3`` | articles quoted in one answer |
 | ``FAILED_ANSWERS_BEFORE_REFERRAL`` | ``2`` | unconfident answers in a row before a referral is offered |
@@ -22,7 +23,7 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-ANSWER_MIN_SCORE = _float("ANSWER_MIN_SCORE", 0.86)
+ANSWER_MIN_SCORE = _float("ANSWER_MIN_SCORE", 0.66)
 FAQ_MIN_SIMILARITY = _float("FAQ_MIN_SIMILARITY", 0.93)
 ANSWER_MAX_ARTICLES = int(os.environ.get("ANSWER_MAX_ARTICLES", "3"))
 FAILED_ANSWERS_BEFORE_REFERRAL = int(os.environ.get("FAILED_ANSWERS_BEFORE_REFERRAL", "2"))

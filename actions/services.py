@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import records
 from knowledge import SearchEngine, load_engine
@@ -10,8 +11,12 @@ from knowledge import SearchEngine, load_engine
 logger = logging.getLogger(__name__)
 
 
+_loading = threading.Lock()
+
+
 def search_engine() -> SearchEngine:
-    return load_engine()
+    with _loading:  # the warm-up thread and a first question must not load it twice
+        return load_engine()
 
 
 def prepare_database() -> None:
@@ -31,3 +36,17 @@ def warm_up() -> None:
     """Load the model and index before the first resident waits for them."""
     search_engine().search("拖欠工资怎么办", top_k=1)
     logger.info("search engine ready")
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Warm up without delaying the server's start (Sanic stops a worker that is slow to report)."""
+    thread = threading.Thread(target=_warm_up_logged, name="warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_up_logged() -> None:
+    try:
+        warm_up()
+    except Exception:  # noqa: BLE001 - the first question retries the load
+        logger.exception("warm-up failed")

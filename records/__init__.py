@@ -4,8 +4,13 @@ Imports nothing else of the project. Every function takes an optional keyword ``
 it the engine of ``LEGAL_DB_URL`` is used (see :mod:`records.config`). Call :func:`init_db` once
 at process start. Errors are :class:`RecordError` subclasses (see :mod:`records.errors`). The
 functions are synchronous; from async code call them via ``asyncio.to_thread``.
+
+``records.outbox`` has the same writers (``log_consultation``, ``create_referral``,
+``add_feedback``, ``enqueue_handoff``) for callers that must not lose a record while the database
+is down: they keep it in a local spool and return a pending result instead of raising.
 """
 
+from records import outbox
 from records.bootstrap import init_db
 from records.consultations import (
     Consultation,
@@ -119,6 +124,7 @@ __all__ = [
     "match_village",
     "normalize_phone",
     "open_handoff_for",
+    "outbox",
     "parse_helpful",
     "parse_phone",
     "queue_position",

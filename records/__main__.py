@@ -1,4 +1,12 @@
-"""Command line: ``python -m records init`` creates the tables and seeds the village list.
+"""Command line of ``records``.
+
+``python -m records init``
+    Create the tables, seed the village list, write what waited in the outbox.
+``python -m records outbox``
+    How many records wait in the outbox (and how many it rejected).
+``python -m records replay [--any-database]``
+    Write the outbox's records now; ``--any-database`` also lands records that were spooled for
+    another database URL (e.g. after moving the database).
 
 The database is ``LEGAL_DB_URL`` (see :mod:`records.config`) unless ``--url`` is given.
 """
@@ -7,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
+from records import outbox
 from records.bootstrap import init_db
 from records.db import get_engine
 from records.villages import list_advisers, list_villages
@@ -16,10 +26,22 @@ from records.villages import list_advisers, list_villages
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m records")
-    parser.add_argument("command", choices=["init"])
+    parser.add_argument("command", choices=["init", "outbox", "replay"])
     parser.add_argument("--url", help="database URL (default: LEGAL_DB_URL or var/legal.db)")
+    parser.add_argument(
+        "--any-database", action="store_true", help="replay: also records spooled for other URLs"
+    )
     args = parser.parse_args(argv)
     engine = get_engine(args.url)
+    if args.command == "init":
+        return _init(engine)
+    if args.command == "replay":
+        print(f"{outbox.replay(engine, any_database=args.any_database)} records written")
+    print(f"outbox: {outbox.pending_count()} waiting, {outbox.rejected_count()} rejected")
+    return 0
+
+
+def _init(engine: Engine) -> int:
     added = init_db(engine)
     villages, advisers = list_villages(engine), list_advisers(engine)
     where = make_url(engine.url).render_as_string(hide_password=True)

@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Engine
 
+from records import outbox
 from records.db import create_schema, get_engine
 from records.villages import seed_villages
 
+logger = logging.getLogger(__name__)
+
 
 def init_db(engine: Engine | None = None) -> int:
-    """Create missing tables, seed villages and advisers; returns the number of new villages."""
+    """Create missing tables, seed villages and advisers; returns the number of new villages.
+
+    Then writes the records that waited in the outbox for this database (see :mod:`records.outbox`).
+    """
     engine = engine or get_engine()
     create_schema(engine)
-    return seed_villages(engine)
+    added = seed_villages(engine)
+    _replay_outbox(engine)
+    return added
+
+
+def _replay_outbox(engine: Engine) -> None:
+    try:
+        landed = outbox.replay(engine)
+    except OSError:  # an unreadable outbox must not stop the database from being used
+        logger.exception("could not replay the outbox")
+        return
+    if landed:
+        logger.info("wrote %d records from the outbox", landed)

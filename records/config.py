@@ -5,6 +5,12 @@
     directory is created on demand). Production uses PostgreSQL through psycopg 3, e.g.
     ``postgresql+psycopg://legal:secret@db-host:5432/legal``.
 
+``LEGAL_OUTBOX_DIR``
+    Directory of the outbox (:mod:`records.outbox`): records accepted while the database was
+    unavailable wait there until they are written. Default ``<repo root>/var/outbox``; a relative
+    path is taken relative to the repo root. Give every process writing to one database the same
+    directory.
+
 ``LEGAL_SENDER_SALT``
     Secret key for pseudonymising Rasa sender ids in the consultation log (HMAC-SHA256, see
     :mod:`records.privacy`). Set it in production, the same value for every process that writes
@@ -22,6 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = REPO_ROOT / "var"
 DB_URL_ENV = "LEGAL_DB_URL"
 SALT_ENV = "LEGAL_SENDER_SALT"
+OUTBOX_ENV = "LEGAL_OUTBOX_DIR"
 
 
 def var_dir() -> Path:
@@ -36,6 +43,15 @@ def database_url() -> str:
     if url:
         return url
     return f"sqlite:///{var_dir() / 'legal.db'}"
+
+
+def outbox_dir() -> Path:
+    """The outbox directory (``LEGAL_OUTBOX_DIR`` or ``var/outbox``); not created here."""
+    configured = os.environ.get(OUTBOX_ENV, "").strip()
+    if not configured:
+        return VAR_DIR / "outbox"
+    path = Path(configured).expanduser()
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 def sender_salt() -> bytes:

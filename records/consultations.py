@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, exists, insert, select
 from sqlalchemy.engine import Row
 
 from records import validate
 from records.db import transaction
-from records.errors import UnknownConsultation
+from records.errors import InvalidValue, UnknownConsultation
 from records.privacy import hash_sender
 from records.redact import redact
 from records.schema import CHANNELS, OUTCOMES, consultations, utcnow
@@ -51,11 +52,44 @@ def log_consultation(
     confidence: float | None = None,
     village: int | str | None = None,
     created_at: datetime | None = None,
+    id: str | None = None,
     engine: Engine | None = None,
 ) -> str:
-    """Store one consultation and return its id (a UUID string)."""
-    values = {
-        "id": str(uuid.uuid4()),
+    """Store one consultation and return its id (a UUID string).
+
+    With ``id`` the call is idempotent: if that consultation exists already, nothing is written.
+    """
+    values = prepare_consultation(
+        sender_id=sender_id,
+        channel=channel,
+        question=question,
+        outcome=outcome,
+        topic=topic,
+        articles=articles,
+        confidence=confidence,
+        village=village,
+        created_at=created_at,
+        id=id,
+    )
+    return store_consultation(values, engine=engine)
+
+
+def prepare_consultation(
+    *,
+    sender_id: str,
+    channel: str,
+    question: str,
+    outcome: str,
+    topic: str | None = None,
+    articles: Sequence[str] = (),
+    confidence: float | None = None,
+    village: int | str | None = None,
+    created_at: datetime | None = None,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """The validated row to store (sender hashed, question redacted); needs no database."""
+    return {
+        "id": validate.uuid_text(id, "id") if id is not None else str(uuid.uuid4()),
         "created_at": _timestamp(created_at),
         "channel": validate.one_of(channel, CHANNELS, "channel"),
         "sender_hash": hash_sender(validate.text(sender_id, "sender_id")),
@@ -64,11 +98,20 @@ def log_consultation(
         "articles": validate.string_list(articles, "articles"),
         "outcome": validate.one_of(outcome, OUTCOMES, "outcome"),
         "confidence": validate.optional_number(confidence, "confidence"),
+        "village": _village_key(village),
     }
+
+
+def store_consultation(values: dict[str, Any], *, engine: Engine | None = None) -> str:
+    """Insert a row made by :func:`prepare_consultation` unless its id exists; returns the id."""
+    row = dict(values)
+    village = row.pop("village")
     with transaction(engine) as conn:
-        values["village_id"] = resolve_village(conn, village).id if village is not None else None
-        conn.execute(insert(consultations).values(**values))
-    return values["id"]
+        if _exists(conn, row["id"]):
+            return row["id"]
+        row["village_id"] = resolve_village(conn, village).id if village is not None else None
+        conn.execute(insert(consultations).values(**row))
+    return row["id"]
 
 
 def get_consultation(consultation_id: str, *, engine: Engine | None = None) -> Consultation:
@@ -106,6 +149,19 @@ def require_consultation(conn: Connection, consultation_id: str) -> Row:
     if row is None:
         raise UnknownConsultation(f"unknown consultation {consultation_id!r}")
     return row
+
+
+def _exists(conn: Connection, consultation_id: str) -> bool:
+    query = select(exists().where(consultations.c.id == consultation_id))
+    return bool(conn.execute(query).scalar())
+
+
+def _village_key(village: object) -> int | str | None:
+    if village is None or isinstance(village, str):
+        return village
+    if isinstance(village, int) and not isinstance(village, bool):
+        return village
+    raise InvalidValue(f"village must be an id or a name, not {village!r}")
 
 
 def _timestamp(created_at: datetime | None) -> datetime:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from records import validate
 from records.consultations import require_consultation
 from records.db import transaction
 from records.errors import InvalidValue
@@ -38,15 +40,39 @@ def parse_helpful(value: bool | str) -> bool:
 
 
 def add_feedback(
-    consultation_id: str, helpful: bool | str, *, engine: Engine | None = None
+    consultation_id: str,
+    helpful: bool | str,
+    *,
+    created_at: datetime | None = None,
+    engine: Engine | None = None,
 ) -> Feedback:
-    """Record feedback; raises :class:`UnknownConsultation` for an unknown id."""
-    value = parse_helpful(helpful)
+    """Record feedback; raises :class:`UnknownConsultation` for an unknown id.
+
+    Feedback stored with a later ``created_at`` is kept (so replaying an old click is harmless).
+    """
+    return store_feedback(prepare_feedback(consultation_id, helpful, created_at), engine=engine)
+
+
+def prepare_feedback(
+    consultation_id: str, helpful: bool | str, created_at: datetime | None = None
+) -> dict[str, Any]:
+    """The validated click to store; needs no database (see :func:`store_feedback`)."""
+    at = utcnow() if created_at is None else validate.aware_datetime(created_at, "created_at")
+    return {
+        "consultation_id": validate.text(consultation_id, "consultation_id"),
+        "helpful": parse_helpful(helpful),
+        "created_at": at,
+    }
+
+
+def store_feedback(values: dict[str, Any], *, engine: Engine | None = None) -> Feedback:
+    """Store a click made by :func:`prepare_feedback` unless a later one is stored already."""
+    args = (values["consultation_id"], values["helpful"], values["created_at"], engine)
     try:
-        return _upsert(consultation_id, value, engine)
+        return _upsert(*args)
     except IntegrityError:
         # A concurrent first click inserted the row between our check and insert; now update it.
-        return _upsert(consultation_id, value, engine)
+        return _upsert(*args)
 
 
 def get_feedback(consultation_id: str, *, engine: Engine | None = None) -> Feedback | None:
@@ -57,19 +83,21 @@ def get_feedback(consultation_id: str, *, engine: Engine | None = None) -> Feedb
     return None if row is None else Feedback(row.consultation_id, row.helpful, row.created_at)
 
 
-def _upsert(consultation_id: str, helpful: bool, engine: Engine | None) -> Feedback:
-    now = utcnow()
+def _upsert(consultation_id: str, helpful: bool, at: datetime, engine: Engine | None) -> Feedback:
     with transaction(engine) as conn:
         require_consultation(conn, consultation_id)
         changed = conn.execute(
             update(feedback)
-            .where(feedback.c.consultation_id == consultation_id)
-            .values(helpful=helpful, created_at=now)
+            .where(feedback.c.consultation_id == consultation_id, feedback.c.created_at <= at)
+            .values(helpful=helpful, created_at=at)
         ).rowcount
-        if not changed:
-            conn.execute(
-                insert(feedback).values(
-                    consultation_id=consultation_id, helpful=helpful, created_at=now
-                )
-            )
-    return Feedback(consultation_id, helpful, now)
+        if changed:
+            return Feedback(consultation_id, helpful, at)
+        query = select(feedback).where(feedback.c.consultation_id == consultation_id)
+        later = conn.execute(query).one_or_none()
+        if later is not None:
+            return Feedback(later.consultation_id, later.helpful, later.created_at)
+        conn.execute(
+            insert(feedback).values(consultation_id=consultation_id, helpful=helpful, created_at=at)
+        )
+    return Feedback(consultation_id, helpful, at)

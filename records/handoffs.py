@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.engine import Row
@@ -37,23 +38,53 @@ class Handoff:
 
 
 def enqueue_handoff(
-    sender_id: str, channel: str, reason: str | None = None, *, engine: Engine | None = None
+    sender_id: str,
+    channel: str,
+    reason: str | None = None,
+    *,
+    created_at: datetime | None = None,
+    id: str | None = None,
+    engine: Engine | None = None,
 ) -> Handoff:
-    """Queue a conversation for an operator, or return its handoff that is already waiting."""
-    sender = validate.text(sender_id, "sender_id")
-    values = {
-        "id": str(uuid.uuid4()),
-        "sender_id": sender,
+    """Queue a conversation for an operator, or return its handoff that is already waiting.
+
+    With ``id`` the call is idempotent: if that handoff exists already, it is returned.
+    """
+    values = prepare_handoff(sender_id, channel, reason, created_at=created_at, id=id)
+    return store_handoff(values, engine=engine)
+
+
+def prepare_handoff(
+    sender_id: str,
+    channel: str,
+    reason: str | None = None,
+    *,
+    created_at: datetime | None = None,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """The validated handoff to store (reason redacted); needs no database."""
+    at = utcnow() if created_at is None else validate.aware_datetime(created_at, "created_at")
+    return {
+        "id": validate.uuid_text(id, "id") if id is not None else str(uuid.uuid4()),
+        "sender_id": validate.text(sender_id, "sender_id"),
         "channel": validate.one_of(channel, CHANNELS, "channel"),
-        "status": "waiting",
         "reason": redact(reason) if reason else None,
+        "created_at": at,
     }
+
+
+def store_handoff(values: dict[str, Any], *, engine: Engine | None = None) -> Handoff:
+    """Insert a handoff made by :func:`prepare_handoff` (see :func:`enqueue_handoff`)."""
+    sender = values["sender_id"]
     try:
         with transaction(engine) as conn:
+            done = conn.execute(select(handoffs).where(handoffs.c.id == values["id"])).one_or_none()
+            if done is not None:
+                return _from_row(done)
             existing = _waiting_for(conn, sender)
             if existing is not None:
                 return existing
-            conn.execute(insert(handoffs).values(created_at=utcnow(), **values))
+            conn.execute(insert(handoffs).values(status="waiting", **values))
             return _load(conn, values["id"])
     except IntegrityError:
         # Lost a race against a concurrent enqueue for the same sender (unique waiting index).

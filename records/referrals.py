@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, exists, insert, select, update
 from sqlalchemy.engine import Row
@@ -33,6 +34,7 @@ from records.db import transaction
 from records.errors import (
     ConsentRequired,
     InvalidTransition,
+    InvalidValue,
     UnknownAdviser,
     UnknownReferral,
 )
@@ -101,29 +103,84 @@ def create_referral(
     summary: str | None = None,
     adviser_id: int | None = None,
     by: str = "resident",
+    created_at: datetime | None = None,
+    id: str | None = None,
     engine: Engine | None = None,
 ) -> Referral:
-    """Store a new referral for the village's adviser (or ``adviser_id``) and return it."""
+    """Store a new referral for the village's adviser (or ``adviser_id``) and return it.
+
+    With ``id`` the call is idempotent: if that referral exists already, it is returned unchanged.
+    """
+    values = prepare_referral(
+        village=village,
+        contact_phone=contact_phone,
+        description=description,
+        consent=consent,
+        topic=topic,
+        urgent=urgent,
+        consultation_id=consultation_id,
+        summary=summary,
+        adviser_id=adviser_id,
+        by=by,
+        created_at=created_at,
+        id=id,
+    )
+    return store_referral(values, engine=engine)
+
+
+def prepare_referral(
+    *,
+    village: int | str,
+    contact_phone: str,
+    description: str,
+    consent: bool,
+    topic: str | None = None,
+    urgent: bool = False,
+    consultation_id: str | None = None,
+    summary: str | None = None,
+    adviser_id: int | None = None,
+    by: str = "resident",
+    created_at: datetime | None = None,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """The validated referral to store (the checks that need no database)."""
     if not consent and not urgent:
         raise ConsentRequired("a non-urgent referral needs the resident's consent")
     text = validate.text(description, "description")
-    values = {
-        "id": str(uuid.uuid4()),
+    if isinstance(village, bool) or not isinstance(village, int | str):
+        raise InvalidValue(f"village must be an id or a name, not {village!r}")
+    if adviser_id is not None and (isinstance(adviser_id, bool) or not isinstance(adviser_id, int)):
+        raise InvalidValue(f"adviser_id must be an int, not {adviser_id!r}")
+    return {
+        "id": validate.uuid_text(id, "id") if id is not None else str(uuid.uuid4()),
+        "created_at": utcnow()
+        if created_at is None
+        else validate.aware_datetime(created_at, "created_at"),
+        "village": village,
+        "adviser_id": adviser_id,
+        "consultation_id": None if consultation_id is None else str(consultation_id),
         "contact_phone": normalize_phone(contact_phone),
         "description": text,
         "summary": _summary(summary if summary is not None else text),
         "topic": topic_name(topic),
         "urgent": bool(urgent),
         "consent": bool(consent),
-        "status": "new",
+        "by": validate.text(by, "by"),
     }
-    actor = validate.text(by, "by")
+
+
+def store_referral(values: dict[str, Any], *, engine: Engine | None = None) -> Referral:
+    """Insert a referral made by :func:`prepare_referral`, or return it if its id exists."""
+    row = dict(values)
+    village, adviser_id = row.pop("village"), row.pop("adviser_id")
+    consultation_id, actor, now = row.pop("consultation_id"), row.pop("by"), row.pop("created_at")
     with transaction(engine) as conn:
-        values.update(_placement(conn, village, adviser_id, consultation_id))
-        now = utcnow()
-        conn.execute(insert(referrals).values(created_at=now, updated_at=now, **values))
-        _add_event(conn, values["id"], None, "new", actor, "urgent" if urgent else None, now)
-        return _load(conn, values["id"])
+        if conn.execute(select(exists().where(referrals.c.id == row["id"]))).scalar():
+            return _load(conn, row["id"])
+        row.update(_placement(conn, village, adviser_id, consultation_id))
+        conn.execute(insert(referrals).values(created_at=now, updated_at=now, status="new", **row))
+        _add_event(conn, row["id"], None, "new", actor, "urgent" if row["urgent"] else None, now)
+        return _load(conn, row["id"])
 
 
 def transition(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -23,6 +24,14 @@ def text(value: object, what: str, *, allow_empty: bool = False) -> str:
     if not value and not allow_empty:
         raise InvalidValue(f"{what} must not be empty")
     return value
+
+
+def uuid_text(value: object, what: str) -> str:
+    """A UUID in its canonical 36-character form (record ids chosen by the caller)."""
+    try:
+        return str(uuid.UUID(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError, AttributeError):
+        raise InvalidValue(f"{what} must be a UUID string, not {value!r}") from None
 
 
 def string_list(values: object, what: str) -> list[str]:

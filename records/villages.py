@@ -164,6 +164,14 @@ def _village_from_row(row: dict[str, str]) -> Village:
     )
 
 
+def listed_village(village: str, pool: Sequence[Village] | None = None) -> Village | None:
+    """The listed village with this label or unique name (like ``resolve_village``, no database)."""
+    pool = load_villages() if pool is None else pool
+    key = _normalise(village)
+    hits = [v for v in pool if v.label == key] or [v for v in pool if v.name == key]
+    return hits[0] if len(hits) == 1 else None
+
+
 # --- matching --------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/w
 export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}"
 export REDIS_TRACKER_DB="${REDIS_TRACKER_DB:-0}" REDIS_LOCK_DB="${REDIS_LOCK_DB:-1}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+export SANIC_WORKER_ACK_TIMEOUT="${SANIC_WORKER_ACK_TIMEOUT:-120}"
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p var/log
@@ -48,7 +49,7 @@ MSG
         exit 1
     fi
     for pid in "${pids[@]}"; do
-        kill -0 "$pid" 2>/dev/null || { echo "a server failed to start; see var/log/" >&2; tail -20 var/log/*.log >&2; exit 1; }
+        kill -0 "$pid" 2>/dev/null || { echo "a server failed to start; see var/log/" >&2; tail -n 20 var/log/*.log >&2; exit 1; }
     done
     sleep 1
 done

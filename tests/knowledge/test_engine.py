@@ -17,17 +17,19 @@ LAWS = REPO_ROOT / "knowledge" / "data" / "laws"
 CORPUS = {a.id: a for a in load_corpus([LAWS])}
 
 
+# Each question with the articles a lawyer would accept as governing it (any one must be in the top 5).
 @pytest.mark.parametrize(
-    ("question", "expected"),
+    ("question", "governing"),
     [
-        ("邻居家的树倒了砸坏了我的车", "民法典-1257"),
-        ("老板拖欠我三个月工资不给怎么办", "劳动合同法-30"),
-        ("借钱给朋友没写借条他不还", "民法典-667"),
-        ("离婚后孩子的抚养权归谁", "民法典-1084"),
+        ("邻居家的树倒了砸坏了我的车", {"民法典-1257"}),
+        ("老板拖欠我三个月工资不给怎么办", {"劳动合同法-30", "劳动法-50", "劳动合同法-85", "保障农民工工资支付条例-3"}),
+        ("借钱给朋友没写借条他不还", {"民法典-667", "民法典-675", "民法典-679", "民间借贷司法解释-2"}),
+        ("离婚后孩子的抚养权归谁", {"民法典-1084"}),
+        ("在超市买到过期食品怎么赔", {"消费者权益保护法-48", "消费者权益保护法-49", "消费者权益保护法-55"}),
     ],
 )
-def test_everyday_questions_find_the_governing_article(engine, question, expected):
-    assert expected in [h.id for h in engine.search(question, top_k=10)]
+def test_everyday_questions_find_a_governing_article(engine, question, governing):
+    assert governing & {h.id for h in engine.search(question, top_k=5)}
 
 
 def test_hits_quote_the_corpus_verbatim(engine):

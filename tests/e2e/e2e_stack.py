@@ -1,0 +1,270 @@
+"""The end-to-end stack: starting, checking and stopping the Rasa server and action server.
+
+Used by the ``stack`` fixture in ``conftest.py``; tests import ``Stack``, ``get`` and ``post_json``
+from here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+import records
+from records.schema import consultations
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
+RASA = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
+MODEL = REPO_ROOT / "models" / "current.tar.gz"
+READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "180"))
+REQUEST_TIMEOUT = 120.0
+SENDER_SALT = "e2e-test-salt"  # fixed, so tests can compute records.hash_sender themselves
+LOG_TAIL_LINES = 60
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Stack:
+    """The running assistant. ``send`` talks to it like a channel client does."""
+
+    base_url: str
+    rest_url: str
+    webchat_url: str
+    db_url: str
+    action_url: str
+    log_dir: Path
+    servers: list[Server] = field(default_factory=list)
+
+    @property
+    def webchat_webhook_url(self) -> str:
+        return self.webchat_url + "webhook"
+
+    def send(self, sender: str, text: str, channel: str = "rest") -> list[dict[str, Any]]:
+        """Post one message through the REST (or ``webchat``) channel; return the bot's replies."""
+        url = self.webchat_webhook_url if channel == "webchat" else self.rest_url
+        status, body = post_json(url, {"sender": sender, "message": text})
+        if status != 200:
+            raise AssertionError(f"{url} answered {status}: {body!r}")
+        return json.loads(body)
+
+    def tracker(self, sender: str) -> dict[str, Any]:
+        with urllib.request.urlopen(
+            f"{self.base_url}/conversations/{sender}/tracker", timeout=REQUEST_TIMEOUT
+        ) as response:
+            return json.load(response)
+
+    def consultations(self, sender: str) -> list[dict[str, Any]]:
+        """The consultations the action server logged for ``sender``, oldest first."""
+        sender_hash = records.hash_sender(sender, SENDER_SALT.encode())
+        query = (
+            select(consultations)
+            .where(consultations.c.sender_hash == sender_hash)
+            .order_by(consultations.c.created_at)
+        )
+        with records.get_engine(self.db_url).connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def logs(self) -> str:
+        return "\n\n".join(f"--- {s.name} ({s.log_path}) ---\n{s.log_tail()}" for s in self.servers)
+
+
+def post_json(url: str, payload: Any, raw: bytes | None = None) -> tuple[int, str]:
+    """POST JSON (or ``raw`` bytes); return the status and the body, also for 4xx/5xx answers."""
+    data = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", errors="replace")
+
+
+def get(url: str, timeout: float = REQUEST_TIMEOUT) -> tuple[int, str, dict[str, str]]:
+    """GET without following redirects: status, body and headers."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            body = response.read().decode("utf-8", errors="replace")
+            return response.status, body, dict(response.headers)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", errors="replace"), dict(e.headers)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_step(name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
+    """Run a preparation command (index build, training); fail the session with its output."""
+    with log_path.open("w") as log:
+        result = subprocess.run(
+            command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+        )
+    if result.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:])
+        pytest.fail(f"{name} failed (exit {result.returncode}), log {log_path}:\n{tail}")
+
+
+def start_server(name: str, command: list[str], env: dict[str, str], log_dir: Path) -> Server:
+    log_path = log_dir / f"{name}.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so teardown reaches its children too
+    )
+    log.close()
+    return Server(name, process, log_path)
+
+
+def stop_server(server: Server, grace: float = 20.0) -> None:
+    if server.process.poll() is not None:
+        return
+    pgid = os.getpgid(server.process.pid)
+    os.killpg(pgid, signal.SIGTERM)
+    try:
+        server.process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(pgid, signal.SIGKILL)
+        server.process.wait(timeout=grace)
+
+
+def responds(url: str, accept: Callable[[int, str], bool]) -> bool:
+    try:
+        status, body, _ = get(url, timeout=5)
+    except OSError:
+        return False
+    return accept(status, body)
+
+
+def rasa_ready(status: int, body: str) -> bool:
+    """``/status`` names the loaded model once the agent is ready."""
+    if status != 200:
+        return False
+    try:
+        return bool(json.loads(body).get("fingerprint"))
+    except ValueError:
+        return False
+
+
+def wait_until_ready(checks: list[tuple[Server, str, Callable[[int, str], bool]]]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    pending = list(checks)
+    while pending:
+        for server, _, _ in pending:
+            if server.process.poll() is not None:
+                raise RuntimeError(f"{server.name} exited with {server.process.returncode}")
+        pending = [c for c in pending if not responds(c[1], c[2])]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            names = ", ".join(c[0].name for c in pending)
+            raise TimeoutError(f"not ready after {READY_TIMEOUT:.0f} s: {names}")
+        time.sleep(1.0)
+
+
+def base_env(db_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(REPO_ROOT),
+        LEGAL_DB_URL=db_url,
+        LEGAL_SENDER_SALT=SENDER_SALT,
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        RASA_TELEMETRY_ENABLED="false",
+        PYTHONUNBUFFERED="1",
+        SANIC_WORKER_ACK_TIMEOUT="120",
+    )
+    return env
+
+
+def write_endpoints(path: Path, action_port: int, tracker_db: Path) -> None:
+    path.write_text(
+        "action_endpoint:\n"
+        f'  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "tracker_store:\n"
+        "  type: SQL\n"
+        "  dialect: sqlite\n"
+        f'  db: "{tracker_db}"\n'
+    )
+
+
+def prepare_models(env: dict[str, str], log_dir: Path) -> None:
+    """Build the search index and train the dialogue model; both skip work that is up to date."""
+    if os.environ.get("E2E_SKIP_BUILD") == "1":
+        return
+    build = [str(APP_PYTHON), "-m", "knowledge", "build", "--quiet"]
+    run_step("knowledge build", build, env, log_dir / "knowledge-build.log")
+    run_step("model training", ["scripts/train_model.sh"], env, log_dir / "train.log")
+
+
+def free_ports(count: int) -> list[int]:
+    ports: set[int] = set()
+    while len(ports) < count:
+        ports.add(free_port())
+    return sorted(ports)
+
+
+def start_stack(stack: Stack, env: dict[str, str], action_port: int, rasa_port: int) -> None:
+    """Start both servers and wait until they answer; fail with their logs otherwise."""
+    tmp = stack.log_dir
+    endpoints = tmp / "endpoints.yml"
+    write_endpoints(endpoints, action_port, tmp / "tracker.db")
+    action_cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions"]
+    action_cmd += ["--port", str(action_port)]
+    rasa_cmd = [
+        str(RASA), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
+        "--credentials", "credentials.yml", "--endpoints", str(endpoints),
+        "--model", str(MODEL.relative_to(REPO_ROOT)),
+    ]  # fmt: skip
+    try:
+        actions = start_server("actions", action_cmd, env, tmp)
+        stack.servers.append(actions)
+        rasa = start_server("rasa", rasa_cmd, env, tmp)
+        stack.servers.append(rasa)
+        wait_until_ready(
+            [
+                (actions, f"{stack.action_url}/health", lambda status, _: status == 200),
+                (rasa, f"{stack.base_url}/status", rasa_ready),
+            ]
+        )
+    except (RuntimeError, TimeoutError) as e:
+        pytest.fail(f"e2e stack did not start: {e}\n{stack.logs()}")

@@ -1,0 +1,94 @@
+"""The webchat channel over HTTP: the page and its assets, the webhook, and its input checks."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from e2e_stack import Stack, get, post_json
+
+pytestmark = pytest.mark.e2e
+
+
+def new_sender() -> str:
+    return f"e2e-webchat-{uuid.uuid4().hex[:12]}"
+
+
+def test_page_is_served_with_its_assets(stack: Stack) -> None:
+    status, body, headers = get(stack.webchat_url)
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert "县公共法律服务 · 智能咨询" in body
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    for name, content_type in [("webchat.js", "javascript"), ("webchat.css", "text/css")]:
+        status, asset, headers = get(f"{stack.webchat_url}static/{name}")
+        assert status == 200, name
+        assert content_type in headers["content-type"]
+        assert asset.strip()
+
+
+def test_page_without_trailing_slash_redirects(stack: Stack) -> None:
+    status, _, headers = get(stack.webchat_url.rstrip("/"))
+    assert status == 301
+    assert headers["Location"] == "webchat/"
+
+
+def test_unknown_asset_is_404(stack: Stack) -> None:
+    assert get(f"{stack.webchat_url}static/secret.py")[0] == 404
+    assert get(f"{stack.webchat_url}static/..%2Fwebchat.py")[0] == 404
+
+
+def test_greeting_is_answered_and_recorded_as_webchat(stack: Stack) -> None:
+    sender = new_sender()
+    replies = stack.send(sender, "你好", channel="webchat")
+    assert replies and all(r["recipient_id"] == sender for r in replies)
+    assert any(r.get("text") for r in replies)
+    assert stack.tracker(sender)["latest_input_channel"] == "webchat"
+
+
+def test_legal_question_is_logged_with_the_web_channel(stack: Stack) -> None:
+    sender = new_sender()
+    replies = stack.send(sender, "老板拖欠我三个月工资不给怎么办", channel="webchat")
+    assert any(r.get("text") for r in replies)
+    logged = stack.consultations(sender)
+    assert [c["channel"] for c in logged] == ["web"]
+
+
+def test_message_of_exactly_5000_characters_is_accepted(stack: Stack) -> None:
+    status, body = post_json(
+        stack.webchat_webhook_url, {"sender": new_sender(), "message": "工资" * 2500}
+    )
+    assert status == 200
+    assert isinstance(json.loads(body), list)
+
+
+BAD_REQUESTS = {
+    "not_json": b"{not json",
+    "not_utf8": b"\xff\xfe\x00",
+    "array": b"[1, 2]",
+    "missing_message": b'{"sender": "s"}',
+    "null_message": b'{"sender": "s", "message": null}',
+    "number_message": b'{"sender": "s", "message": 42}',
+    "list_message": b'{"sender": "s", "message": ["hi"]}',
+    "blank_message": b'{"sender": "s", "message": "   "}',
+    "too_long": json.dumps({"sender": "s", "message": "欠" * 5001}).encode(),
+    "missing_sender": b'{"message": "hi"}',
+    "number_sender": b'{"sender": 7, "message": "hi"}',
+    "metadata_not_object": b'{"sender": "s", "message": "hi", "metadata": "x"}',
+    "huge_body": json.dumps({"sender": "s", "message": "hi", "pad": "x" * 70_000}).encode(),
+}
+
+
+@pytest.mark.parametrize("raw", BAD_REQUESTS.values(), ids=BAD_REQUESTS.keys())
+def test_bad_input_is_a_clear_400(stack: Stack, raw: bytes) -> None:
+    status, body = post_json(stack.webchat_webhook_url, None, raw=raw)
+    assert status == 400
+    error = json.loads(body)
+    assert error["error"] and error["detail"]
+
+
+def test_rest_channel_still_works(stack: Stack) -> None:
+    sender = new_sender()
+    assert stack.send(sender, "你好")
+    assert stack.tracker(sender)["latest_input_channel"] == "rest"
