@@ -27,11 +27,11 @@ class ActionRecordFeedback(Action):
         consultation_id = tracker.get_slot("consultation_id")
         if helpful is None or not consultation_id:
             dispatcher.utter_message(text="谢谢您的反馈！")
-            return []
+            return [SlotSet("referral_offered", False)]
         await _store(consultation_id, helpful)
         if helpful:
             dispatcher.utter_message(text="谢谢您的反馈，很高兴能帮上忙！")
-            return [SlotSet("helpful", None)]
+            return [SlotSet("helpful", None), SlotSet("referral_offered", False)]
         dispatcher.utter_message(
             text="抱歉没能帮到您。要不要让村里的法律顾问具体帮您看看？", buttons=REFERRAL_BUTTONS
         )

@@ -8,7 +8,7 @@ session's temp dir; their tails are printed when a server fails to come up.
 
 | env | default | meaning |
 |---|---|---|
-| ``E2E_READY_TIMEOUT`` | ``180`` | seconds to wait for both servers |
+| ``E2E_READY_TIMEOUT`` | ``420`` | seconds to wait for both servers |
 | ``E2E_SKIP_BUILD`` | unset | ``1``: skip ``knowledge build`` and training (``make`` did them) |
 """
 
