@@ -12,7 +12,7 @@ run: setup build-knowledge train
 	scripts/run.sh
 
 test: setup services browser build-knowledge train
-	$(PY) -m pytest $(PYTEST_ARGS)
+	E2E_SKIP_BUILD=1 HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 setup:
 	scripts/setup_app_env.sh

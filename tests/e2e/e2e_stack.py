@@ -29,7 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 RASA = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
 MODEL = REPO_ROOT / "models" / "current.tar.gz"
-READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "420"))  # rasa loads in 1–3 min on 2 busy cores
+# Rasa loads its model in 1–3 min on 2 busy cores.
+READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "420"))
 REQUEST_TIMEOUT = 120.0
 SENDER_SALT = "e2e-test-salt"  # fixed, so tests can compute records.hash_sender themselves
 LOG_TAIL_LINES = 60

@@ -1,7 +1,8 @@
 """The chat page in headless Chromium on a phone-sized screen, against the real assistant.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromedriver``). Saves a
-screenshot of an answered question to ``var/screenshots/webchat.png``.
+screenshot of an answered question to ``var/screenshots/webchat.png`` (and of the feedback
+that follows to ``webchat-feedback.png``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
 PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
-SCREENSHOT = REPO_ROOT / "var" / "screenshots" / "webchat.png"
+SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 REPLY_TIMEOUT = 120
 CITATION = re.compile(r"《[^《》]+》第[〇零一二三四五六七八九十百千0-9]+条")
 CHROME_ARGS = [
@@ -104,6 +105,11 @@ def last_user_text(driver: WebDriver) -> str:
     return driver.find_elements(By.CSS_SELECTOR, "#messages .msg.user")[-1].text
 
 
+def save_screenshot(driver: WebDriver, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SCREENSHOTS / name))
+
+
 def assert_no_server_error(replies: list[WebElement]) -> None:
     for reply in replies:
         assert "system" not in reply.get_attribute("class"), reply.text
@@ -148,13 +154,13 @@ def test_wage_question_is_answered_with_citation_and_feedback(page: WebDriver) -
     helpful = next((b for title, b in buttons.items() if "有帮助" in title), None)
     assert helpful is not None and any("没帮助" in title for title in buttons), list(buttons)
     page.execute_script("arguments[0].scrollIntoView({block: 'start'});", answer)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.save_screenshot(str(SCREENSHOT))
+    save_screenshot(page, "webchat.png")
 
     thanks = click_and_wait(page, helpful)
     assert "有帮助" in last_user_text(page)
     assert "谢" in thanks[0].text
     assert not helpful.is_enabled()
+    save_screenshot(page, "webchat-feedback.png")
 
 
 def test_quick_reply_chip_sends_its_question(page: WebDriver) -> None:
