@@ -82,7 +82,10 @@ async def _answer(dispatcher, tracker, domain, found: Consultation, topic: str) 
 async def _refer_instead(dispatcher, tracker, found: Consultation, topic: str) -> list[EventType]:
     failed = (tracker.get_slot("failed_answers") or 0.0) + 1
     consultation_id = await _log(tracker, topic, [], "fallback", found)
-    dispatcher.utter_message(text=reply.unsure_answer(), buttons=reply.REFERRAL_BUTTONS)
+    buttons = reply.REFERRAL_BUTTONS
+    if failed >= config.FAILED_ANSWERS_BEFORE_REFERRAL:  # going in circles: offer a person right now too
+        buttons = [*buttons, reply.HUMAN_BUTTON]
+    dispatcher.utter_message(text=reply.unsure_answer(), buttons=buttons)
     return [
         SlotSet("topic", records.topic_name(topic)),
         SlotSet("last_question", latest_text(tracker)),

@@ -6,7 +6,7 @@
   (calibrated by ``benchmarks/answer_threshold.py``) |
 | ``FAQ_MIN_SIMILARITY`` | ``0.93`` | question similarity above which a curated FAQ answer is given |
 | ``ANSWER_MAX_ARTICLES`` | ``3`` | articles quoted in one answer |
-| ``FAILED_ANSWERS_BEFORE_REFERRAL`` | ``2`` | unconfident answers in a row before a referral is offered |
+| ``FAILED_ANSWERS_BEFORE_REFERRAL`` | ``2`` | unconfident answers in a row after which 转人工 is offered too |
 | ``HOTLINE_HOURS`` | ``工作日 8:30-12:00、14:00-17:30`` | when hotline operators take over chats |
 | ``ACTIONS_PRELOAD`` | ``1`` | load the search engine when the action server starts |
 

@@ -35,6 +35,7 @@ FEEDBACK_BUTTONS = [
     {"title": "👎 没帮助", "payload": '/feedback{"helpful": "no"}'},
     {"title": "找村法律顾问", "payload": "/request_adviser"},
 ]
+HUMAN_BUTTON = {"title": "转人工", "payload": "/request_human"}
 REFERRAL_BUTTONS = [
     {"title": "是，帮我联系", "payload": "/affirm"},
     {"title": "不用了", "payload": "/deny"},

@@ -113,6 +113,13 @@ def test_unanswerable_text_gets_no_articles_but_a_referral_offer(db, text):
     assert rows(db, consultations)[0]["outcome"] == "fallback"
 
 
+def test_repeated_unanswerable_questions_also_offer_a_human(db):
+    tracker = recorded("wage_question", text="asdkjh qwe zxc", failed_answers=1.0)
+    messages, events = run(ActionAnswerQuestion(), tracker)
+    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
+    assert slots(events)["failed_answers"] == 2
+
+
 def test_empty_text_gets_the_default_reply(db):
     messages, events = run(ActionAnswerQuestion(), recorded("wage_question", text="😀😀"))
     assert messages == [{"response": "utter_default", **{k: v for k, v in messages[0].items()
