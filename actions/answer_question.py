@@ -35,7 +35,7 @@ class ActionAnswerQuestion(Action):
             found = await asyncio.to_thread(search_engine().consult, text, config.ANSWER_MAX_ARTICLES)
         except EmptyQueryError:
             dispatcher.utter_message(response="utter_default")
-            return []
+            return [SlotSet("referral_offered", False)]
         topic = topic_key(tracker)
         if not _confident(found):
             return await _refer_instead(dispatcher, tracker, found, topic)

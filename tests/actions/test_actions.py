@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -124,7 +124,7 @@ def test_empty_text_gets_the_default_reply(db):
     messages, events = run(ActionAnswerQuestion(), recorded("wage_question", text="😀😀"))
     assert messages == [{"response": "utter_default", **{k: v for k, v in messages[0].items()
                                                          if k != "response"}}]
-    assert events == []
+    assert events == [SlotSet("referral_offered", False)]
 
 
 def test_unhelpful_feedback_is_stored_and_offers_the_adviser(db):
