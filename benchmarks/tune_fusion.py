@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO))
 
 from knowledge.config import Settings  # noqa: E402
 from knowledge.dense import all_scores  # noqa: E402
-from knowledge.engine import Weights, _scaled, open_engine  # noqa: E402
+from knowledge.engine import Weights, _scaled, faq_votes, open_engine  # noqa: E402
 from knowledge.evaluate import read_queries, recall_at, reciprocal_rank  # noqa: E402
 from knowledge.lexical import tokenize  # noqa: E402
 from knowledge.normalize import normalize, normalize_query  # noqa: E402
@@ -38,17 +38,6 @@ def signals(engine, question: str):
     return dense, lexical, faq_sims
 
 
-def faq_votes(engine, sims: np.ndarray, neighbours: int, sharpness: float) -> np.ndarray:
-    votes = np.zeros(len(engine.articles), dtype=np.float32)
-    nearest = np.argsort(-sims)[:neighbours]
-    share = np.exp(sharpness * (sims[nearest] - sims[nearest[0]]))
-    share /= share.sum()
-    for entry, weight in zip(nearest, share):
-        for article in engine._faq_cites[entry]:
-            votes[article] += weight * sims[entry]
-    return votes
-
-
 def main() -> None:
     engine = open_engine(Settings())
     queries = read_queries(REPO / "knowledge" / "data" / "eval" / "stard_tune.jsonl")
@@ -56,7 +45,8 @@ def main() -> None:
     cached = [signals(engine, q.question) for q in queries]
     results = []
     for neighbours, sharpness in itertools.product((4, 8, 16), (5.0, 10.0, 20.0, 40.0)):
-        votes = [faq_votes(engine, s[2], neighbours, sharpness) for s in cached]
+        weights = replace(Weights(), faq_neighbours=neighbours, faq_sharpness=sharpness)
+        votes = [faq_votes(s[2], engine._faq_cites, len(engine.articles), weights) for s in cached]
         for lexical_w, faq_w in itertools.product((0.0, 0.1, 0.2, 0.3, 0.5), (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.5)):
             mrr, recall = [], []
             for query, (dense, lexical, _), vote in zip(queries, cached, votes):

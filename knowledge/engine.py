@@ -150,20 +150,12 @@ class SearchEngine:
     # -- internals --------------------------------------------------------------------------------
 
     def _faq_evidence(self, vector: np.ndarray) -> tuple[np.ndarray, FaqMatch | None]:
-        votes = np.zeros(len(self.articles), dtype=np.float32)
         if not self.faq:
-            return votes, None
+            return np.zeros(len(self.articles), dtype=np.float32), None
         sims = all_scores(self._faq_index, vector)
         sims[self._excluded_faq] = -1.0
-        k = min(self.weights.faq_neighbours, len(sims))
-        nearest = np.argpartition(-sims, k - 1)[:k]
-        nearest = nearest[np.argsort(-sims[nearest])]
-        share = np.exp(self.weights.faq_sharpness * (sims[nearest] - sims[nearest[0]]))
-        share /= share.sum()
-        for entry_index, weight in zip(nearest, share):
-            for article_index in self._faq_cites[entry_index]:
-                votes[article_index] += weight * sims[entry_index]
-        best = nearest[0]
+        votes = faq_votes(sims, self._faq_cites, len(self.articles), self.weights)
+        best = int(np.argmax(sims))
         return votes, FaqMatch(self.faq[best], float(sims[best]))
 
     def _filter_mask(self, law=None, doc_type=None, jurisdiction=None) -> np.ndarray:
@@ -181,6 +173,20 @@ class SearchEngine:
         a = self.articles[index]
         return Hit(a.id, a.law, a.law_short, a.article_cn, a.text, round(float(score), 4),
                    round(float(dense), 4), a.doc_type, a.jurisdiction)
+
+
+def faq_votes(sims: np.ndarray, cites: list[list[int]], articles: int, weights: Weights) -> np.ndarray:
+    """Each of the nearest FAQ questions votes for the articles it cites, by a softmax share of similarity."""
+    votes = np.zeros(articles, dtype=np.float32)
+    k = min(weights.faq_neighbours, len(sims))
+    nearest = np.argpartition(-sims, k - 1)[:k]
+    nearest = nearest[np.argsort(-sims[nearest])]
+    share = np.exp(weights.faq_sharpness * (sims[nearest] - sims[nearest[0]]))
+    share /= share.sum()
+    for entry_index, weight in zip(nearest, share):
+        for article_index in cites[entry_index]:
+            votes[article_index] += weight * sims[entry_index]
+    return votes
 
 
 def _scaled(scores: np.ndarray) -> np.ndarray:
