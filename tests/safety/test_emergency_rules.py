@@ -1,8 +1,9 @@
-"""The emergency rules (safety/) on the emergency test set and on the cases they must get right."""
+"""The emergency detection (safety/: rules and learned score) on the test set and the cases it must get right."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -131,3 +132,25 @@ def test_safety_imports_only_the_standard_library() -> None:
                 for name in names:
                     top = name.split(".")[0]
                     assert top == "safety" or top in sys.stdlib_module_names or top == "__future__", (path, name)
+
+
+def test_the_learned_score_is_trained_on_the_current_data() -> None:
+    """safety/emergency_score.json must come from the dev set and NLU data as they are now."""
+    script = ROOT / "scripts" / "train_emergency_score.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("我奶奶一下子就软了 眼睛往上翻", "120"), ("娃掉下去了 下面是水", "110")],
+)
+def test_the_learned_score_catches_what_no_rule_names(text: str, number: str) -> None:
+    detection = safety.detect(text)
+    assert detection.learned and number in detection.numbers
+
+
+def test_the_learned_score_is_not_asked_about_framed_messages() -> None:
+    """A question about the past or the news gets no emergency from the score, however high it is."""
+    detection = safety.detect("电视上说有人喝农药 没救过来")
+    assert detection.probability >= 0.6 and detection.kinds == ()
