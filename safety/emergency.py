@@ -196,7 +196,7 @@ LEARNED_KIND_CERTAINTY = 0.6
 
 # Fire with people inside, trapped or hurt: 120 as well as 119. Generous on purpose.
 _PEOPLE_AT_RISK = re.compile(
-    r"里面|里屋|屋里|被困|困在|出不来|下不去|没跑出来|跑不出来|烧伤|受伤|在床上|锁在|喘不上气|呛|救命|呼救|"
+    r"里面|里头|里屋|屋里|被困|困在|出不来|下不去|没跑出来|跑不出来|烧伤|受伤|在床上|锁在|喘不上气|呛|救命|呼救|"
     r"喊|[0-9一二三四五六七八九十]楼|楼上|腿脚不好|老人|孩子|娃|婴儿|有人"
 )
 
