@@ -65,6 +65,17 @@ def test_ordinary_questions_rarely_become_emergencies(stack: Stack):
     assert len(alarms) <= 0.05 * len(sample), alarms
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["着火了的房子归谁", "打架的案子判了", "去年被打了现在能起诉吗", "他自杀了 保险赔不赔",
+     "如果家里着火了 该怎么逃生"],
+)
+def test_questions_about_past_or_hypothetical_dangers_are_not_emergencies(stack: Stack, text: str):
+    parsed = parse(stack, text)
+    assert parsed["intent"]["name"] != "emergency"
+    assert kinds(parsed) == []
+
+
 def test_fire_with_people_inside_gets_119_and_120_first(stack: Stack):
     sender = new_sender()
     replies = stack.send(sender, "我家房子着火了 我妈还在屋里出不来")
