@@ -1,8 +1,9 @@
 """The emergency test set (tests/safety/data/): what each labelled message must get.
 
-Two parts. ``dev``: the rules were written and fixed against it (it includes two earlier held-out
-rounds, with their first-run numbers noted in the files). ``heldout``: written before the final
-rules and never used to change them; only the benchmark reports on it. Each line is
+Two parts. ``dev``: the rules were written and fixed against it, and the learned score is trained
+on it; it includes six earlier held-out rounds, each with its first-run numbers noted where it
+starts. ``heldout``: the seventh round, written after the rules and the score were frozen and never
+used to change them; only the benchmark reports on it. Each line is
 ``kind<TAB>message``; for emergencies the kind says which numbers the reply must contain, for
 non-emergencies which kind's words the message borrows.
 """
