@@ -14,20 +14,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
 from e2e_stack import (
     MODEL,
-    RASA,
-    REPO_ROOT,
     SENDER_SALT,
     Server,
     Stack,
     base_env,
     free_ports,
     prepare_models,
+    rasa_command,
     rasa_ready,
     start_server,
     start_stack,
@@ -119,20 +117,20 @@ def wechat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatStack]:
     db_url = f"sqlite:///{tmp / 'legal.db'}"
     api = FakeWeChatAPI(EXAMPLE_APPID, SECRET)
     api_base = api.start()
-    env = base_env(db_url)
-    env.update(
-        WECHAT_TOKEN=EXAMPLE_TOKEN,
-        WECHAT_APPID=EXAMPLE_APPID,
-        WECHAT_SECRET=SECRET,
-        WECHAT_AES_KEY=EXAMPLE_AES_KEY,
-        WECHAT_API_BASE=api_base,
-        WECHAT_SEND_ATTEMPTS="3",
-        WECHAT_RETRY_INTERVAL="1",
-        WECHAT_STATE_STORE="redis",
-        REDIS_HOST="127.0.0.1",
-        REDIS_PORT="6379",
-        WECHAT_REDIS_DB=str(REDIS_DB),
-    )
+    channel_settings = {
+        "WECHAT_TOKEN": EXAMPLE_TOKEN,
+        "WECHAT_APPID": EXAMPLE_APPID,
+        "WECHAT_SECRET": SECRET,
+        "WECHAT_AES_KEY": EXAMPLE_AES_KEY,
+        "WECHAT_API_BASE": api_base,
+        "WECHAT_SEND_ATTEMPTS": "3",
+        "WECHAT_RETRY_INTERVAL": "1",
+        "WECHAT_STATE_STORE": "redis",  # shared by both Rasa processes
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": "6379",
+        "WECHAT_REDIS_DB": str(REDIS_DB),
+    }
+    env = {**base_env(db_url), **channel_settings}
     prepare_models(env, tmp)
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}")
@@ -140,22 +138,15 @@ def wechat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatStack]:
     for key in shared.scan_iter("wechat:*"):
         shared.delete(key)
     action_port, port_a, port_b = free_ports(3)
-    base_a, base_b = f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
-    stack = Stack(
-        base_url=base_a,
-        rest_url=f"{base_a}/webhooks/rest/webhook",
-        webchat_url=f"{base_a}/webhooks/webchat/",
-        db_url=db_url,
-        action_url=f"http://127.0.0.1:{action_port}",
-        log_dir=tmp,
-    )
+    stack = Stack.local(port_a, action_port, db_url, tmp)
+    base_a, base_b = stack.base_url, f"http://127.0.0.1:{port_b}"
     servers: list[Server] = []
     try:
         b_dir = tmp / "b"
         b_dir.mkdir()
         write_endpoints(b_dir / "endpoints.yml", action_port, b_dir / "tracker.db")
         rasa_b = start_server(
-            "rasa-b", _rasa_command(port_b, b_dir / "endpoints.yml"), {**env, "WECHAT_REPLY_WINDOW": "0"}, b_dir
+            "rasa-b", rasa_command(port_b, b_dir / "endpoints.yml"), {**env, "WECHAT_REPLY_WINDOW": "0"}, b_dir
         )
         servers.append(rasa_b)
         start_stack(stack, env, action_port, port_a)
@@ -169,14 +160,6 @@ def wechat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatStack]:
         for server in reversed(stack.servers + servers):
             stop_server(server)
         api.stop()
-
-
-def _rasa_command(port: int, endpoints: Path) -> list[str]:
-    return [
-        str(RASA), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
-        "--credentials", "credentials.yml", "--endpoints", str(endpoints),
-        "--model", str(MODEL.relative_to(REPO_ROOT)),
-    ]  # fmt: skip
 
 
 def test_request_builder_reproduces_wechats_published_example() -> None:
@@ -374,7 +357,8 @@ def test_a_residents_journey_subscribe_question_and_referral_with_consent(wechat
 
     assert "/affirm" in wechat.user_texts(openid)  # the digit became the button's payload
     logged = wechat.stack.consultations(openid)
-    assert [c["channel"] for c in logged] == ["wechat"]
+    assert logged and {c["channel"] for c in logged} == {"wechat"}
+    assert logged[0]["question"] == question
     assert logged[0]["sender_hash"] == records.hash_sender(openid, SENDER_SALT.encode()) != openid
     with records.get_engine(wechat.stack.db_url).connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(select(referrals))]
