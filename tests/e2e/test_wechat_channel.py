@@ -315,6 +315,24 @@ def test_slow_reply_arrives_through_the_api_despite_an_expired_token_and_a_5xx(w
     assert wechat.api.to(openid) == texts  # sent once
 
 
+def test_token_is_renewed_before_it_expires(wechat: WeChatStack) -> None:
+    wechat.api.expires_in = 301  # cached for 1 s: the channel renews 300 s before expiry
+    wechat.api.expire_tokens()  # so that the next send fetches a token with that lifetime
+    try:
+        first, second = new_openid(), new_openid()
+        assert wechat.slow.post_plain(message_xml(first, "text", new_msg_id(), Content="你好")).body == "success"
+        wechat.api.wait_for(first, lambda texts: len(texts) == 1)
+        token = wechat.api.tokens_issued[-1]
+        time.sleep(1.5)
+        assert wechat.slow.post_plain(message_xml(second, "text", new_msg_id(), Content="你好")).body == "success"
+        wechat.api.wait_for(second, lambda texts: len(texts) == 1)
+    finally:
+        wechat.api.expires_in = 7200
+    sent = {m.touser: m.token for m in wechat.api.messages}
+    assert sent[first] == token  # still valid at WeChat: only the channel's margin renewed it
+    assert sent[second] == wechat.api.tokens_issued[-1] != token
+
+
 def test_reply_is_queued_while_the_api_is_down_and_sent_later(wechat: WeChatStack) -> None:
     wechat.api.fail_next(5)  # more than WECHAT_SEND_ATTEMPTS=3
     openid = new_openid()
@@ -331,6 +349,8 @@ def test_a_residents_journey_subscribe_question_and_referral_with_consent(wechat
     openid = new_openid()
     welcome = wechat.converse(openid, message_xml(openid, "event", Event="subscribe", EventKey=""), safe=True)
     assert len(welcome) == 1 and "转人工" in welcome[0] and "12348" in welcome[0]
+    menu = wechat.converse(openid, message_xml(openid, "event", Event="CLICK", EventKey="HOTLINE_12348"))
+    assert "12348" in "".join(menu) and "/contact_info" in wechat.user_texts(openid)
 
     question = "老板拖欠我三个月工资不给，我该怎么办"
     voice = message_xml(openid, "voice", new_msg_id(), MediaId="m", Format="amr", Recognition=question)

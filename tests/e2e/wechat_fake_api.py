@@ -32,6 +32,7 @@ class FakeWeChatAPI:
     messages: list[Sent] = field(default_factory=list)
     tokens_issued: list[str] = field(default_factory=list)
     send_answers: list[int] = field(default_factory=list)  # HTTP status of every send request
+    expires_in: int = 7200  # seconds, as WeChat announces it with each token
     _valid: set[str] = field(default_factory=set)
     _failures: int = 0
     _lock: threading.Condition = field(default_factory=threading.Condition)
@@ -83,7 +84,7 @@ class FakeWeChatAPI:
             token = f"token-{len(self.tokens_issued) + 1}-{time.monotonic_ns()}"
             self.tokens_issued.append(token)
             self._valid.add(token)
-        return {"access_token": token, "expires_in": 7200}
+        return {"access_token": token, "expires_in": self.expires_in}
 
     def accept(self, token: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         with self._lock:
