@@ -10,6 +10,7 @@ WeChat's published vector below), never by the channel's own library.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -362,7 +363,8 @@ def test_a_residents_journey_subscribe_question_and_referral_with_consent(wechat
     for citation in citations:  # each quoted article whole, in one WeChat text
         assert sum(citation in text for text in answer) == 1, citation
     assert answer[-1].rstrip().endswith("（回复数字即可选择）")
-    adviser_choice = next(line for line in answer[-1].splitlines() if "法律顾问" in line).split(".")[0]
+    choices = [line.split(". ", 1) for line in answer[-1].splitlines() if re.match(r"\d+\. ", line)]
+    adviser_choice = next(number for number, title in choices if "法律顾问" in title)
 
     assert "哪个村" in "".join(
         wechat.converse(openid, message_xml(openid, "text", new_msg_id(), Content=adviser_choice))
