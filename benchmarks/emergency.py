@@ -123,10 +123,7 @@ def run_nlu() -> tuple[dict, dict]:
         log_dir = Path(tmp)
         env = base_env(f"sqlite:///{log_dir / 'legal.db'}")
         action_port, rasa_port = free_ports(2)
-        base_url = f"http://127.0.0.1:{rasa_port}"
-        stack = Stack(base_url=base_url, rest_url=f"{base_url}/webhooks/rest/webhook",
-                      webchat_url=f"{base_url}/webhooks/webchat/", db_url=env["LEGAL_DB_URL"],
-                      action_url=f"http://127.0.0.1:{action_port}", log_dir=log_dir)
+        stack = Stack.local(rasa_port, action_port, env["LEGAL_DB_URL"], log_dir)
         try:
             start_stack(stack, env, action_port, rasa_port)
             numbers = nlu_numbers_from(stack)
