@@ -13,18 +13,24 @@ from sqlalchemy import Engine
 
 import records
 from records import (
-    Handoff,
     InvalidTransition,
     InvalidValue,
+    NewHandoff,
     UnknownHandoff,
     close_handoff,
-    enqueue_handoff,
-    get_handoff,
     open_handoff_for,
     queue_position,
     take_handoff,
     waiting_handoffs,
 )
+from records.handoffs import Handoff, get_handoff
+
+
+def enqueue_handoff(sender_id: str, channel: str, reason: str | None = None, *, engine: Engine) -> Handoff:
+    """Write a NewHandoff and read back the handoff its receipt names."""
+    receipt = records.write(NewHandoff(sender_id, channel, reason), engine=engine)
+    assert receipt.pending is False
+    return get_handoff(receipt.id, engine=engine)
 
 
 def _enqueue_spaced(engine: Engine, senders: list[str]) -> list[Handoff]:
