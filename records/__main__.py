@@ -18,6 +18,7 @@ The database is ``LEGAL_DB_URL`` (see :mod:`records.config`) unless ``--url`` is
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -60,7 +61,13 @@ def _init(engine: Engine) -> int:
 
 
 def _forget(engine: Engine, sender_id: str) -> int:
-    gone = forget_sender(sender_id, engine=engine)
+    try:
+        gone = forget_sender(sender_id, engine=engine)
+    except Exception as exc:
+        if not outbox.is_unavailable(exc):
+            raise
+        print(f"nothing deleted: the database is unavailable ({type(exc).__name__}); try again", file=sys.stderr)
+        return 1
     print(
         f"deleted {gone.consultations} consultations, {gone.feedback} feedback, "
         f"{gone.handoffs} handoffs ({gone.spooled} of them from the outbox)"

@@ -38,7 +38,7 @@ from sqlalchemy import exc as sa_exc
 from records import spool
 from records.consultations import NewConsultation, insert_consultation
 from records.db import get_engine
-from records.errors import InvalidValue, UnknownConsultation
+from records.errors import InvalidValue, RecordError, UnknownConsultation
 from records.feedback import NewFeedback, insert_feedback
 from records.handoffs import NewHandoff, insert_handoff
 from records.receipts import Receipt, ReferralReceipt
@@ -127,7 +127,7 @@ def spooled() -> list[tuple[str, NewRecord]]:
             continue
         try:
             found.append((entry["entry"], _decode(entry)))
-        except (TypeError, ValueError):  # set aside by the next replay
+        except (RecordError, TypeError, ValueError):  # set aside by the next replay
             continue
     return found
 

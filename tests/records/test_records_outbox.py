@@ -662,6 +662,9 @@ def test_cli_forget_prints_what_was_deleted(sqlite_outage: SqliteOutage, outbox_
     assert consultations_for_sender("wx-openid-42", engine=sqlite_outage.engine) == []
     refused = subprocess.run([*command[:4], "--url", sqlite_outage.url], cwd=REPO_ROOT, env=env, capture_output=True)
     assert refused.returncode == 2 and b"--sender" in refused.stderr
+    sqlite_outage.down()
+    down = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert down.returncode == 1 and "nothing deleted: the database is unavailable" in down.stderr
 
 
 # --- spool lines written by the previous version ----------------------------------------------
