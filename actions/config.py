@@ -4,7 +4,8 @@
 |---|---|---|
 | ``ANSWER_MIN_SCORE`` | ``0.66`` | fused score of the best article below which the bot does not answer alone
   (calibrated by ``benchmarks/answer_threshold.py``) |
-| ``FAQ_MIN_SIMILARITY`` | ``0.93`` | question similarity above which a curated FAQ answer is given |
+| ``FAQ_MIN_SIMILARITY`` | ``0.92`` | question similarity above which a curated FAQ answer is given
+  (checked by ``benchmarks/answer_threshold.py``) |
 | ``ANSWER_MAX_ARTICLES`` | ``3`` | articles quoted in one answer |
 | ``FAILED_ANSWERS_BEFORE_REFERRAL`` | ``2`` | unconfident answers in a row after which 转人工 is offered too |
 | ``HOTLINE_HOURS`` | ``工作日 8:30-12:00、14:00-17:30`` | when hotline operators take over chats |
@@ -24,7 +25,7 @@ def _float(name: str, default: float) -> float:
 
 
 ANSWER_MIN_SCORE = _float("ANSWER_MIN_SCORE", 0.66)
-FAQ_MIN_SIMILARITY = _float("FAQ_MIN_SIMILARITY", 0.93)
+FAQ_MIN_SIMILARITY = _float("FAQ_MIN_SIMILARITY", 0.92)
 ANSWER_MAX_ARTICLES = int(os.environ.get("ANSWER_MAX_ARTICLES", "3"))
 FAILED_ANSWERS_BEFORE_REFERRAL = int(os.environ.get("FAILED_ANSWERS_BEFORE_REFERRAL", "2"))
 HOTLINE_HOURS = os.environ.get("HOTLINE_HOURS", "工作日 8:30-12:00、14:00-17:30")
