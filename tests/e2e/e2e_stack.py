@@ -34,6 +34,8 @@ READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "420"))
 REQUEST_TIMEOUT = 120.0
 SENDER_SALT = "e2e-test-salt"  # fixed, so tests can compute records.hash_sender themselves
 LOG_TAIL_LINES = 60
+# 转人工 tests: operators always on duty, and a short wait before the bot resumes.
+HANDOFF_TIMEOUT_MINUTES = os.environ.get("E2E_HANDOFF_TIMEOUT_MINUTES", "0.25")
 
 
 @dataclass
@@ -213,6 +215,8 @@ def base_env(db_url: str) -> dict[str, str]:
         RASA_TELEMETRY_ENABLED="false",
         PYTHONUNBUFFERED="1",
         SANIC_WORKER_ACK_TIMEOUT="120",
+        HOTLINE_HOURS="mon-sun 00:00-24:00",
+        HANDOFF_TIMEOUT_MINUTES=HANDOFF_TIMEOUT_MINUTES,
     )
     return env
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
-from e2e_stack import Stack
+from e2e_stack import HANDOFF_TIMEOUT_MINUTES, Stack
 from sqlalchemy import select
 
 import records
@@ -15,6 +16,7 @@ from knowledge.corpus import load_corpus
 from records.schema import referrals
 
 pytestmark = pytest.mark.e2e
+HANDOFF_TIMEOUT_S = float(HANDOFF_TIMEOUT_MINUTES) * 60
 
 CORPUS = {(a.law, a.article_cn): a for a in load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"])}
 QUOTE = re.compile(r"《(?P<law>[^》]+)》(?P<article>第[零一二三四五六七八九十百千]+条)：(?P<text>.+?)(?=\n\n|$)", re.S)
@@ -104,14 +106,28 @@ def test_emergency_gets_110_at_once(stack: Stack):
     assert stack.consultations(sender)[-1]["outcome"] == "emergency"
 
 
-def test_request_for_a_human_pauses_the_bot(stack: Stack):
+def test_a_resident_waiting_for_a_human_is_answered_and_the_bot_resumes(stack: Stack):
+    """转人工 in hotline hours: every message gets the queue position, an emergency still gets 110, and
+    after HANDOFF_TIMEOUT_MINUTES without an operator (E2E_HANDOFF_TIMEOUT_MINUTES) the bot resumes."""
     sender = new_sender()
-    replies = stack.send(sender, "转人工")
-    assert "人工" in texts(replies)
-    assert stack.tracker(sender)["paused"] is True
-    assert stack.send(sender, "老板拖欠工资怎么办") == []  # an operator answers now, not the bot
-    waiting = records.waiting_handoffs(engine=records.get_engine(stack.db_url))
-    assert sender in [h.sender_id for h in waiting]
+    started = time.monotonic()
+    queued = texts(stack.send(sender, "转人工"))
+    assert "转接人工" in queued and re.search(r"排在第 \d+ 位", queued), queued
+    assert stack.tracker(sender)["paused"] is False
+    engine = records.get_engine(stack.db_url)
+    handoff = records.open_handoff_for(sender, engine=engine)
+    assert handoff is not None and handoff.status == "waiting"
+    status = texts(stack.send(sender, "老板拖欠工资怎么办"))
+    assert re.search(r"排在第 \d+ 位", status) and "《" not in status, status  # no answer from the bot yet
+    assert "排在第" in texts(stack.send(sender, "好的"))
+    emergency = stack.send(sender, "我老公现在拿着刀要砍我，救命")
+    assert "110" in (emergency[0].get("text") or ""), emergency  # never swallowed by the waiting rule
+    time.sleep(max(0.0, started + HANDOFF_TIMEOUT_S + 1 - time.monotonic()))
+    resumed = texts(stack.send(sender, "还要等多久"))
+    assert "工作人员现在都在忙" in resumed, resumed
+    assert records.get_handoff(handoff.id, engine=engine).status == "closed"
+    answer = texts(stack.send(sender, "老板拖欠我三个月工资不给，我该怎么办"))
+    assert quoted_articles(answer), answer  # the bot answers again
 
 
 @pytest.mark.parametrize("message", ["asdkjh qwe zxc", "？？？。。。", "😀😀😀", "啊" * 5000, "工资" * 2500])
