@@ -10,7 +10,6 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import Hit
-from records import TOPICS
 
 
 def quote(hit: Hit) -> str:
@@ -19,8 +18,10 @@ def quote(hit: Hit) -> str:
 
 
 def send_answer(dispatcher: CollectingDispatcher, hits: list[Hit], topic: str, faq_answer: str | None) -> None:
-    """The answer from the law: a curated FAQ answer or the topic's lead, then the articles it rests on."""
-    topic = topic if topic in TOPICS else "other"
+    """The answer from the law: a curated FAQ answer or the topic's lead, then the articles it rests on.
+
+    ``topic`` is a key of ``records.TOPICS`` (``tracker_info.topic_key`` gives ``other`` for anything else).
+    """
     articles = "\n\n".join(quote(h) for h in hits)
     if faq_answer:
         dispatcher.utter_message(response="utter_faq_answer", answer=faq_answer.strip(), articles=articles)

@@ -46,16 +46,28 @@ def render(message: dict, tracker: Tracker | None = None, channel: str | None = 
     """
     if not message.get("response"):
         return message.get("text") or ""
-    variant = _variant(message["response"], channel)
     values = {**(tracker.current_slot_values() if tracker else {}), **message}
-    return VARIABLE.sub(lambda m: str(values[m.group(1)]), variant.get("text", ""))
+    return fill(_variant(message["response"], channel).get("text", ""), values, strict=True)
 
 
 def buttons(message: dict) -> list[dict]:
+    """The buttons Rasa sends: the action's and the response's (Rasa fills variables in those too)."""
     found = list(message.get("buttons") or [])
     if message.get("response"):
-        found += _variant(message["response"], None).get("buttons", [])
+        domain_buttons = _variant(message["response"], None).get("buttons", [])
+        found += [{k: fill(v, message) for k, v in b.items()} for b in domain_buttons]
     return found
+
+
+def fill(text: str, values: dict, strict: bool = False) -> str:
+    """Rasa's response interpolation (rasa.core.nlg.interpolator.interpolate_text), ``{{ }}`` escapes included."""
+    try:
+        filled = VARIABLE.sub(r"{0[\1]}", text).format(values)
+    except KeyError:
+        if strict:
+            raise
+        return text
+    return text.format({}) if "0[" in filled else filled
 
 
 def _variant(response: str, channel: str | None) -> dict:

@@ -52,8 +52,9 @@ def test_wage_arrears_answer_quotes_real_articles_verbatim(stack: Stack):
                for law, _, _ in quotes), answer
     assert "不是针对您个案的法律意见" in answer  # the disclaimer
     assert "仲裁" in answer or "劳动保障监察" in answer  # the next step
-    buttons = [b["title"] for r in replies for b in r.get("buttons", [])]
-    assert any("有帮助" in b for b in buttons) and any("没帮助" in b for b in buttons)
+    buttons = {b["title"]: b["payload"] for r in replies for b in r.get("buttons", [])}
+    assert buttons["👍 有帮助"] == '/feedback{"helpful": "yes"}'
+    assert buttons["👎 没帮助"] == '/feedback{"helpful": "no"}'
     logged = stack.consultations(sender)
     assert logged and logged[-1]["outcome"] in ("answered", "faq")
     assert logged[-1]["topic"] == "劳动纠纷"
@@ -78,6 +79,8 @@ def test_referral_conversation_ends_with_a_stored_record(stack: Stack):
     confirm = texts(stack.send(sender, "包工头欠我们八个人的工资两万多块钱，过年前都没给"))
     assert "13812345678" in confirm or "138 1234 5678" in confirm
     assert "石桥村" in confirm
+    unclear = texts(stack.send(sender, "行吧我考虑下"))  # not a plain yes: nothing is sent, asked again
+    assert "同意" in unclear and "13812345678" in unclear, unclear
     done = texts(stack.send(sender, "/affirm"))
     assert "法律顾问" in done
     with records.get_engine(stack.db_url).connect() as conn:
