@@ -12,8 +12,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import records
 from actions import config, reply, triage
+from actions.answering import AnsweringAction
 from actions.emergency import emergency_events
-from actions.safety import AnsweringAction
 from actions.services import search_engine
 from actions.tracker_info import channel, latest_text, sender, topic_key
 from knowledge import EmptyQueryError, Hit

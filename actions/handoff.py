@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import records
 from actions import config
-from actions.safety import AnsweringAction
+from actions.answering import AnsweringAction
 from actions.tracker_info import channel, latest_text, sender
 
 logger = logging.getLogger(__name__)

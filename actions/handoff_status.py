@@ -19,8 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import records
 from actions import config
+from actions.answering import AnsweringAction
 from actions.handoff import stop_waiting, tell_position
-from actions.safety import AnsweringAction
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import records
-from actions.safety import AnsweringAction
+from actions.answering import AnsweringAction
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ resident then gets no reply at all. ``AnsweringAction.run`` catches everything t
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -18,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 logger = logging.getLogger(__name__)
 
 
-class AnsweringAction(Action):
+class AnsweringAction(Action, ABC):  # abstract: rasa_sdk registers only its subclasses
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
@@ -29,10 +30,11 @@ class AnsweringAction(Action):
             dispatcher.utter_message(response="utter_technical_problem")
             return self.failure_events(tracker)
 
+    @abstractmethod
     async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        raise NotImplementedError
+        """What the action does and says."""
 
     def failure_events(self, tracker: Tracker) -> list[EventType]:
         """Events after a failure; by default none."""
