@@ -41,7 +41,7 @@ def test_legal_question_is_answered_with_verbatim_articles_and_logged(db, small_
         assert answer.startswith("关于拖欠工资和打工用工的问题，法律是这样规定的：")
     text = said(messages)
     assert "仲裁" in text and "不是针对您个案的法律意见" in text
-    assert [b["payload"] for b in buttons(messages[2])][:2] == ['/feedback{"helpful": "yes"}',
+    assert [b["payload"] for b in buttons(messages[0])][:2] == ['/feedback{"helpful": "yes"}',
                                                                '/feedback{"helpful": "no"}']
     values = slots(events)
     assert values["topic"] == "劳动纠纷" and values["referral_offered"] is False

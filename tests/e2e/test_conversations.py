@@ -27,7 +27,8 @@ def new_sender() -> str:
 
 
 def texts(replies: list[dict]) -> str:
-    return "\n".join(r.get("text") or "" for r in replies)
+    """The replies as one text; each reply is its own paragraph (Rasa splits plain texts at blank lines)."""
+    return "\n\n".join(r.get("text") or "" for r in replies)
 
 
 def quoted_articles(reply: str) -> list[tuple[str, str, str]]:

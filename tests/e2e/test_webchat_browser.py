@@ -150,8 +150,7 @@ def test_wage_question_is_answered_with_citation_and_feedback(page: WebDriver) -
     citation = cards[0].find_element(By.CSS_SELECTOR, ".cite")
     assert CITATION.fullmatch(citation.text), citation.text
     assert int(citation.value_of_css_property("font-weight")) >= 700
-    # the answer's last message (the disclaimer) carries the feedback buttons
-    buttons = {b.text: b for r in replies for b in r.find_elements(By.CSS_SELECTOR, "button.action")}
+    buttons = {b.text: b for b in answer.find_elements(By.CSS_SELECTOR, "button.action")}
     helpful = next((b for title, b in buttons.items() if "有帮助" in title), None)
     assert helpful is not None and any("没帮助" in title for title in buttons), list(buttons)
     page.execute_script("arguments[0].scrollIntoView({block: 'start'});", answer)
