@@ -50,11 +50,11 @@ def render(message: dict, tracker: Tracker | None = None, channel: str | None = 
     return fill(_variant(message["response"], channel).get("text", ""), values, strict=True)
 
 
-def buttons(message: dict) -> list[dict]:
+def buttons(message: dict, channel: str | None = None) -> list[dict]:
     """The buttons Rasa sends: the action's and the response's (Rasa fills variables in those too)."""
     found = list(message.get("buttons") or [])
     if message.get("response"):
-        domain_buttons = _variant(message["response"], None).get("buttons", [])
+        domain_buttons = _variant(message["response"], channel).get("buttons", [])
         found += [{k: fill(v, message) for k, v in b.items()} for b in domain_buttons]
     return found
 

@@ -61,6 +61,15 @@ def test_every_response_an_action_names_exists_and_is_filled(db):
     assert all("{" not in render(m) for m in messages)
 
 
+def test_wechat_gets_shorter_wording_with_the_choices_last(db):
+    """The same dispatched messages, as Rasa renders them for the WeChat output channel (name "wechat")."""
+    messages, _ = run(ActionAnswerQuestion(), recorded("wage_question"))
+    wechat = [buttons(m, "wechat") for m in messages]
+    assert [bool(b) for b in wechat] == [False, False, True]
+    assert len(render(messages[-1], channel="wechat")) < len(render(messages[-1]))
+    assert QUOTE.search(render(messages[0], channel="wechat"))
+
+
 def test_personal_numbers_are_redacted_in_the_log(db):
     text = "我电话13812345678，身份证110101199003071234，老板拖欠我工资不给怎么办"
     run(ActionAnswerQuestion(), recorded("wage_question", text=text))
