@@ -72,9 +72,8 @@ async def tell_position(dispatcher: CollectingDispatcher, handoff_id: str | None
 async def _enqueue(tracker: Tracker, reason: str | None) -> str | None:
     """The queued handoff's id; None if neither the database nor the spool took it (logged)."""
     try:
-        handoff = await asyncio.to_thread(
-            records.outbox.enqueue_handoff, sender(tracker), channel(tracker), reason
-        )
+        new = records.NewHandoff(sender(tracker), channel(tracker), reason)
+        handoff = await asyncio.to_thread(records.write, new)
         return handoff.id
     except Exception:  # noqa: BLE001 - the resident is still told what happens next
         logger.exception("could not queue handoff")
