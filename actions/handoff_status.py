@@ -21,6 +21,7 @@ import records
 from actions import config
 from actions.answering import AnsweringAction
 from actions.handoff import stop_waiting, tell_position
+from actions.tracker_info import sender
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class ActionHandoffStatus(AnsweringAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         handoff_id = tracker.get_slot("handoff_id")
-        status = await _status(handoff_id)
+        status = await _status(sender(tracker), handoff_id)
         if status == "closed":  # an operator finished, or the request was withdrawn
             dispatcher.utter_message(response="utter_handoff_ended")
             return stop_waiting()
@@ -56,12 +57,16 @@ class ActionHandoffStatus(AnsweringAction):
         return []
 
 
-async def _status(handoff_id: str | None) -> str | None:
+async def _status(sender_id: str, handoff_id: str | None) -> str | None:
     """waiting / taken / closed, or None when unknown (spooled, or the database is down)."""
     if not handoff_id:
         return None
     try:
-        return (await asyncio.to_thread(records.get_handoff, handoff_id)).status
+        handoff = await asyncio.to_thread(records.open_handoff_for, sender_id)
+        if handoff is not None and handoff.id == handoff_id:
+            return handoff.status
+        await asyncio.to_thread(records.queue_position, handoff_id)  # UnknownHandoff if not stored yet
+        return "closed"
     except Exception:  # noqa: BLE001 - unknown: the timeout still applies
         logger.warning("status of handoff %s unknown", handoff_id, exc_info=True)
         return None
