@@ -30,7 +30,7 @@ from staff.sessions import make_store
 logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-LOGIN_PATHS = frozenset({"/api/session", "/login"})
+LOGINS = frozenset({("POST", "/api/session"), ("POST", "/login")})
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, name: str = "staff") -> Sanic:
     @app.on_request
     async def _session_and_csrf(request: Request) -> None:
         await auth.load_session(request)
-        if request.method not in UNSAFE or request.path in LOGIN_PATHS:
+        if request.method not in UNSAFE or (request.method, request.path) in LOGINS:
             return
         if request.ctx.user is None:
             return  # handlers answer 401 (API) or send to the login page

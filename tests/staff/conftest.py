@@ -1,0 +1,106 @@
+"""Fixtures of the staff app tests: a seeded county, staff accounts and the app as a real server.
+
+``county`` (module scope, SQLite and PostgreSQL) is a fresh database with the shipped villages,
+a second adviser for 城关镇石桥村, and one account per role; ``server`` runs ``python -m staff
+serve`` on it once per module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from staff_harness import PASSWORD, SALT, Client, StaffServer, start, stop
+
+import records
+from records import users
+from records.schema import metadata
+from staff.passwords import hash_password
+
+
+@dataclass
+class County:
+    db_url: str
+    advisers: dict[str, int]  # name → id
+    villages: dict[str, int]  # label → id
+    tmp: Path
+
+
+@pytest.fixture(autouse=True)
+def _salt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEGAL_SENDER_SALT", SALT)
+
+
+def _pg_url(postgres_url: str) -> Iterator[str]:
+    schema = f"staff_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        records.dispose_engines()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def county(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
+    tmp = tmp_path_factory.mktemp("staff")
+    if request.param == "sqlite":
+        urls: Iterator[str] = iter([f"sqlite:///{tmp / 'legal.db'}"])
+    else:
+        urls = _pg_url(request.getfixturevalue("postgres_url"))
+    url = next(urls)
+    engine = records.get_engine(url)
+    records.create_schema(engine)
+    assert {t.name for t in metadata.sorted_tables} >= {"staff_users", "audit_log", "notifications"}
+    records.seed_villages(engine)
+    advisers = {a.name: a.id for a in records.list_advisers(engine)}
+    villages = {v.label: v.id for v in records.list_villages(engine)}
+    hashed = hash_password(PASSWORD)
+    accounts = [
+        ("zhou", ["adviser"], {"adviser_id": advisers["周明华"]}),  # 城关镇: 东街 西街 石桥
+        ("wu", ["adviser"], {"adviser_id": advisers["吴晓燕"]}),  # 城关镇: 新华 马家庄 …
+        ("zheng", ["adviser"], {"adviser_id": advisers["郑国强"]}),  # 河口镇
+        ("cg-office", ["township"], {"township": "城关镇"}),
+        ("hk-office", ["township"], {"township": "河口镇"}),
+        ("bureau", ["admin"], {}),
+        ("hotline", ["operator"], {}),
+    ]
+    for name, roles, kw in accounts:
+        users.create_user(name, hashed, roles, engine=engine, **kw)
+    try:
+        yield County(url, advisers, villages, tmp)
+    finally:
+        records.dispose_engines(url)
+        for _ in urls:  # run the PostgreSQL generator's clean-up
+            pass
+
+
+@pytest.fixture(scope="module")
+def server(county: County) -> Iterator[StaffServer]:
+    running = start(county.db_url, county.tmp)
+    try:
+        yield running
+    finally:
+        stop(running)
+
+
+@pytest.fixture
+def client(server: StaffServer) -> Client:
+    """A client from its own address (so throttling by address never crosses tests)."""
+    return Client(server.url, address=f"203.0.113.{uuid.uuid4().int % 250 + 1}")
+
+
+def login(server: StaffServer, username: str) -> Client:
+    c = Client(server.url, address=f"192.0.2.{uuid.uuid4().int % 250 + 1}")
+    reply = c.login(username)
+    assert reply.status_code == 200, reply.text
+    return c
