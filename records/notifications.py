@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from records import validate
@@ -122,6 +122,15 @@ def for_recipients(
     )
     with transaction(engine, write=False) as conn:
         return [Notification(**r._asdict()) for r in conn.execute(query)]
+
+
+def latest_id(recipients: list[str], *, channel: str = "inapp", engine: Engine | None = None) -> int:
+    """The id of the newest message to any of ``recipients`` (0 if none): where a new feed starts."""
+    query = select(func.max(notifications.c.id)).where(
+        notifications.c.channel == channel, notifications.c.recipient.in_(recipients)
+    )
+    with transaction(engine, write=False) as conn:
+        return int(conn.execute(query).scalar() or 0)
 
 
 def all_for_referral(referral_id: str, *, engine: Engine | None = None) -> list[Notification]:

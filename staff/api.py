@@ -152,9 +152,10 @@ async def events(request: Request) -> HTTPResponse:
     last = request.headers.get("last-event-id", "")
     after = int(last) if last.isdigit() else None
     if after is None:
-        latest = await asyncio.to_thread(notifications.for_recipients, keys, limit=10_000)
-        after = latest[-1].id if latest else 0
-    response = await request.respond(content_type="text/event-stream", headers={"Cache-Control": "no-store"})
+        after = await asyncio.to_thread(notifications.latest_id, keys)
+    response = await request.respond(
+        content_type="text/event-stream; charset=utf-8", headers={"Cache-Control": "no-store"}
+    )
     if response is None:
         raise StaffError(500, "server_error", "stream not available")
     await response.send("retry: 3000\n\n")

@@ -60,7 +60,7 @@ class EmailNotifier:
         message["Date"] = formatdate(localtime=False)
         digest = hashlib.sha256(notification.dedupe_key.encode()).hexdigest()[:32]
         message["Message-ID"] = f"<{digest}@staff.legal-assistant>"
-        message.set_content(notification.body)
+        message.set_content(notification.body, cte="quoted-printable")
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT) as smtp:
             if s.smtp_starttls:
                 smtp.starttls()
