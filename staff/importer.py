@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def import_bytes(name: str, data: bytes, *, dry_run: bool = False) -> Report:
     """Check the file and, if every row is valid, write it all in one transaction."""
     try:
         table = read_table(name, data)
-    except (UnicodeDecodeError, csv.Error, ValueError, OSError, KeyError) as exc:
+    except (UnicodeDecodeError, csv.Error, ValueError, OSError, KeyError, zipfile.BadZipFile) as exc:
         return Report(issues=[Issue(1, "-", f"not a readable CSV/XLSX file: {type(exc).__name__}")])
     rows, issues = check(table)
     report = Report(rows=len(rows), issues=issues)

@@ -30,9 +30,12 @@ class County:
     tmp: Path
 
 
-@pytest.fixture(autouse=True)
-def _salt(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LEGAL_SENDER_SALT", SALT)
+@pytest.fixture(scope="session", autouse=True)
+def _salt() -> Iterator[None]:
+    """The app's pseudonymisation key, also for module-scoped fixtures that log consultations."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEGAL_SENDER_SALT", SALT)
+        yield
 
 
 def _pg_url(postgres_url: str) -> Iterator[str]:
@@ -85,8 +88,10 @@ def county(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @pytest.fixture(scope="module")
-def server(county: County) -> Iterator[StaffServer]:
-    running = start(county.db_url, county.tmp)
+def server(county: County, request: pytest.FixtureRequest) -> Iterator[StaffServer]:
+    """The app on the module's database; a module may set ``SERVER_ENV`` (a dict) for more settings."""
+    extra = dict(getattr(request.module, "SERVER_ENV", {}))
+    running = start(county.db_url, county.tmp, **{k: v.format(tmp=county.tmp) for k, v in extra.items()})
     try:
         yield running
     finally:
