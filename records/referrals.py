@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Select, exists, insert, select, update
 from sqlalchemy.engine import Row
 
-from records import validate
+from records import routing, validate
 from records.consultations import require_consultation
 from records.db import transaction
 from records.errors import (
@@ -180,6 +180,7 @@ def store_referral(values: dict[str, Any], *, engine: Engine | None = None) -> R
         row.update(_placement(conn, village, adviser_id, consultation_id))
         conn.execute(insert(referrals).values(created_at=now, updated_at=now, status="new", **row))
         _add_event(conn, row["id"], None, "new", actor, "urgent" if row["urgent"] else None, now)
+        routing.record_new(conn, row["id"], now=now)  # staff routing hook: township, reason
         return _load(conn, row["id"])
 
 
@@ -266,7 +267,9 @@ def _placement(
     conn: Connection, village: int | str, adviser_id: int | None, consultation_id: str | None
 ) -> dict[str, object]:
     place = resolve_village(conn, village)
-    adviser = place.adviser_id if adviser_id is None else adviser_id
+    # Staff routing hook: several advisers → fewest open, absent ones skipped (records.routing).
+    routed = routing.route(conn, place.id).adviser_id or place.adviser_id
+    adviser = routed if adviser_id is None else adviser_id
     if adviser is None:
         raise UnknownAdviser(f"village {place.label} has no adviser")
     _require_adviser(conn, adviser)

@@ -41,8 +41,18 @@ class Route:
     reason: str  # village | fewest_open | no_adviser | adviser_absent | urgent
 
 
-def route(conn: Connection, village_id: int, *, urgent: bool = False, now: datetime | None = None) -> Route:
-    """The route of a new referral from ``village_id`` (inside the caller's transaction)."""
+def route(
+    conn: Connection,
+    village_id: int,
+    *,
+    urgent: bool = False,
+    now: datetime | None = None,
+    exclude: str | None = None,
+) -> Route:
+    """The route of a new referral from ``village_id`` (inside the caller's transaction).
+
+    ``exclude``: a referral not to count as open (the one being routed, once inserted).
+    """
     now = now or utcnow()
     row = conn.execute(
         select(villages.c.township, villages.c.adviser_id).where(villages.c.id == village_id)
@@ -57,7 +67,7 @@ def route(conn: Connection, village_id: int, *, urgent: bool = False, now: datet
     if not available:
         reason = "adviser_absent" if candidates else "no_adviser"
         return Route(None, row.township, True, reason)
-    chosen = available[0] if len(available) == 1 else _fewest_open(conn, available)
+    chosen = available[0] if len(available) == 1 else _fewest_open(conn, available, exclude)
     if urgent:
         return Route(chosen, row.township, True, "urgent")
     return Route(chosen, row.township, False, "village" if len(available) == 1 else "fewest_open")
@@ -73,6 +83,17 @@ def record(conn: Connection, referral_id: str, chosen: Route) -> None:
             reason=chosen.reason,
         )
     )
+
+
+def record_new(conn: Connection, referral_id: str, *, now: datetime | None = None) -> None:
+    """Keep the route of a referral just inserted in this transaction (the hook of the writer)."""
+    row = conn.execute(
+        select(referrals.c.village_id, referrals.c.adviser_id, referrals.c.urgent).where(referrals.c.id == referral_id)
+    ).one()
+    chosen = route(conn, row.village_id, urgent=bool(row.urgent), now=now, exclude=referral_id)
+    if chosen.adviser_id is not None and chosen.adviser_id != row.adviser_id and not chosen.to_township:
+        chosen = Route(row.adviser_id, chosen.township, False, "assigned")  # an adviser chosen by the caller
+    record(conn, referral_id, chosen)
 
 
 def backfill(*, engine: Engine | None = None) -> int:
@@ -112,13 +133,15 @@ def _available(conn: Connection, candidates: list[int], now: datetime) -> list[i
     return [a for a in candidates if a not in away]
 
 
-def _fewest_open(conn: Connection, advisers: list[int]) -> int:
+def _fewest_open(conn: Connection, advisers: list[int], exclude: str | None) -> int:
     counts = dict.fromkeys(advisers, 0)
     query = (
         select(referrals.c.adviser_id, func.count())
         .where(referrals.c.adviser_id.in_(advisers), referrals.c.status.in_(OPEN))
         .group_by(referrals.c.adviser_id)
     )
+    if exclude is not None:
+        query = query.where(referrals.c.id != exclude)
     for adviser, count in conn.execute(query):
         counts[adviser] = count
     return min(advisers, key=lambda a: (counts[a], a))

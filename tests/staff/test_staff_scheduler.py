@@ -82,6 +82,21 @@ def test_routing_rules(county: County) -> None:
     routing.set_absence(zhou, None, engine=engine)
     # Urgent: the adviser and the township at once.
     assert route_of(county, "城关镇石桥村", urgent=True) == routing.Route(zhou, "城关镇", True, "urgent")
+    # The writer routes: a referral from 柳林村 lands with the adviser who has fewer open ones.
+    routing.set_absence(he, None, engine=engine)
+    stored = records.get_referral(new_referral(county, "柳林镇柳林村"), engine=engine)
+    assert stored.adviser_id == he
+    urgent = new_referral(county, "柳林镇柳林村", urgent=True)
+    with transaction(engine, write=False) as conn:
+        row = conn.execute(select(referral_routing).where(referral_routing.c.referral_id == urgent)).one()
+    assert (row.township, row.to_township, row.reason) == ("柳林镇", True, "urgent")
+    # An absent sole adviser: the 司法所 holds it (the referral row keeps the village's adviser).
+    routing.set_absence(county.advisers["郑国强"], datetime.now(UTC) + timedelta(days=1), engine=engine)
+    held = new_referral(county, "河口镇河口村")
+    routing.set_absence(county.advisers["郑国强"], None, engine=engine)
+    with transaction(engine, write=False) as conn:
+        row = conn.execute(select(referral_routing).where(referral_routing.c.referral_id == held)).one()
+    assert (row.to_township, row.reason) == (True, "adviser_absent")
     # A village without any adviser goes to the 司法所.
     with transaction(engine) as conn:
         conn.execute(insert(villages).values(name="新建村", township="城关镇", adviser_id=None))
