@@ -236,3 +236,32 @@ def test_sessions_expire(county: County) -> None:
         assert error_of(c.get("/api/referrals")) == (401, "unauthorized")
     finally:
         stop(short)
+
+
+@pytest.mark.redis
+def test_sessions_live_in_redis_when_configured(county: County) -> None:
+    import hashlib
+
+    import redis
+    from sqlalchemy import func, select
+    from staff_harness import start, stop
+
+    from records.schema import staff_sessions
+
+    url = "redis://127.0.0.1:6379/5"
+    app = start(county.db_url, county.tmp, REDIS_URL=url)
+    try:
+        c = login(app, "zhou")
+        key = "staff:session:" + hashlib.sha256(c.cookie.encode()).hexdigest()
+        store = redis.Redis.from_url(url)
+        assert store.exists(key) and 0 < store.ttl(key) <= 8 * 3600
+        with records.get_engine(county.db_url).connect() as conn:
+            in_db = conn.execute(select(func.count()).select_from(staff_sessions).where(
+                staff_sessions.c.id == hashlib.sha256(c.cookie.encode()).hexdigest())).scalar()  # fmt: skip
+        assert in_db == 0
+        assert c.get("/api/referrals").status_code == 200
+        assert c.request("DELETE", "/api/session").status_code == 200
+        assert not store.exists(key)
+        assert error_of(c.get("/api/referrals")) == (401, "unauthorized")
+    finally:
+        stop(app)
