@@ -9,15 +9,12 @@ resolves it; the admin then sees every step in the referral's history. Screensho
 
 from __future__ import annotations
 
-import shutil
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -40,10 +37,10 @@ from e2e_stack import (  # noqa: E402 - the shared end-to-end stack helpers live
     start_stack,
     stop_server,
 )
+import test_webchat_browser  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-CHROMEDRIVER = "/usr/bin/chromedriver"
-PHONE = {"width": 390, "height": 844, "pixelRatio": 2}
+phone = test_webchat_browser.browser  # the web chat tests' phone-sized headless Chromium, as a fixture
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 WAIT = 60
 
@@ -89,23 +86,6 @@ def staff_app(assistant: Stack) -> Iterator[StaffServer]:
         stop(server)
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    if not Path(CHROMEDRIVER).exists() or not shutil.which("chromium"):
-        pytest.fail("Chromium is not installed: apt-get install -y chromium chromium-driver")
-    options = webdriver.ChromeOptions()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", f"--window-size={PHONE['width']},{PHONE['height']}"):
-        options.add_argument(arg)  # fmt: skip
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-staff')}")
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def shot(driver: WebDriver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SCREENSHOTS / f"staff-{name}.png"))
@@ -120,8 +100,9 @@ def log_in(driver: WebDriver, server: StaffServer, username: str) -> None:
 
 
 def test_adviser_receives_accepts_reads_and_resolves(
-    assistant: Stack, staff_app: StaffServer, browser: WebDriver
+    assistant: Stack, staff_app: StaffServer, phone: WebDriver
 ) -> None:
+    browser = phone
     log_in(browser, staff_app, "zhou")
     browser.get(f"{staff_app.url}/referrals?status=new")
     assert browser.find_element(By.ID, "referral-list").get_attribute("data-count") == "0"
