@@ -26,6 +26,7 @@ from staff.passwords import hash_password
 
 E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"
 sys.path.insert(0, str(E2E_DIR))
+import test_webchat_browser  # noqa: E402
 from e2e_stack import (  # noqa: E402 - the shared end-to-end stack helpers live beside the e2e tests
     MODEL,
     REPO_ROOT,
@@ -37,7 +38,6 @@ from e2e_stack import (  # noqa: E402 - the shared end-to-end stack helpers live
     start_stack,
     stop_server,
 )
-import test_webchat_browser  # noqa: E402
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 phone = test_webchat_browser.browser  # the web chat tests' phone-sized headless Chromium, as a fixture
