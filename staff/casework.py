@@ -50,7 +50,9 @@ async def detail(user: StaffUser, referral_id: str, settings: Settings) -> dict[
             consultation = None
         if consultation is not None:
             data["cited_articles"] = await asyncio.to_thread(articles.cited, list(consultation.articles))
-            data["transcript"] = await asyncio.to_thread(transcript.messages, consultation.sender_hash, settings)
+            data["transcript"] = await asyncio.to_thread(
+                transcript.messages, consultation.sender_hash, consultation.created_at, settings
+            )
             if data["transcript"] and not assigned:
                 data["transcript"] = [{**m, "text": redact(m["text"])} for m in data["transcript"]]
     history = await asyncio.to_thread(referral_history, referral_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -22,6 +23,7 @@ from staff.config import Settings
 
 logger = logging.getLogger(__name__)
 _engines: dict[str, Any] = {}
+WINDOW_S = 86_400.0
 
 
 def _tracker_engine(url: str) -> Any:
@@ -30,20 +32,25 @@ def _tracker_engine(url: str) -> Any:
     return _engines[url]
 
 
-def find_sender(sender_hash: str, settings: Settings) -> str | None:
-    """The raw sender id whose keyed hash is ``sender_hash``, or None."""
+def find_sender(sender_hash: str, around: datetime, settings: Settings) -> str | None:
+    """The raw sender id whose keyed hash is ``sender_hash``, or None.
+
+    Only conversations active within a day of ``around`` (the consultation's time) are hashed.
+    """
+    window = {"lo": around.timestamp() - WINDOW_S, "hi": around.timestamp() + WINDOW_S}
+    query = text("SELECT DISTINCT sender_id FROM events WHERE timestamp BETWEEN :lo AND :hi")
     try:
         with _tracker_engine(settings.tracker_db_url).connect() as conn:
-            senders = conn.execute(text("SELECT DISTINCT sender_id FROM events")).scalars().all()
+            senders = conn.execute(query, window).scalars().all()
     except SQLAlchemyError:
         logger.warning("tracker store not readable at %s", settings.tracker_db_url.split("@")[-1])
         return None
     return next((s for s in senders if hash_sender(s) == sender_hash), None)
 
 
-def messages(sender_hash: str, settings: Settings) -> list[dict[str, str]] | None:
+def messages(sender_hash: str, around: datetime, settings: Settings) -> list[dict[str, str]] | None:
     """``[{"by": "user"|"bot", "text", "at"}]`` of the conversation; None when unavailable."""
-    sender = find_sender(sender_hash, settings)
+    sender = find_sender(sender_hash, around, settings)
     if sender is None:
         return None
     events = _events_from_api(sender, settings) if settings.rasa_url else _events_from_store(sender, settings)

@@ -38,14 +38,14 @@ def write_tracker(path: Path) -> None:
             ("user", "我想找村里的法律顾问"),
         ]
         for n, (kind, words) in enumerate(said):
-            data = {"event": kind, "timestamp": 1764000000.0 + n, "text": words}
+            data = {"event": kind, "timestamp": time.time() + n, "text": words}
             conn.execute(
                 text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (:s, :t, :ts, :d)"),
                 {"s": SENDER, "t": kind, "ts": data["timestamp"], "d": json.dumps(data, ensure_ascii=False)},
             )
         conn.execute(
-            text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ('someone-else', 'user', 1, :d)"),
-            {"d": json.dumps({"event": "user", "text": "别人的对话"})},
+            text("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES ('someone-else', 'user', :ts, :d)"),
+            {"ts": time.time(), "d": json.dumps({"event": "user", "text": "别人的对话"})},
         )
     engine.dispose()
 
