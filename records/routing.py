@@ -157,6 +157,15 @@ def set_absence(adviser_id: int, until: datetime | None, *, engine: Engine | Non
             conn.execute(insert(adviser_profiles).values(adviser_id=adviser_id, absent_until=until))
 
 
+def absences(now: datetime, *, engine: Engine | None = None) -> dict[int, datetime]:
+    """Adviser id → end of absence, for advisers absent at ``now``."""
+    query = select(adviser_profiles.c.adviser_id, adviser_profiles.c.absent_until).where(
+        adviser_profiles.c.absent_until > now
+    )
+    with transaction(engine, write=False) as conn:
+        return {row.adviser_id: row.absent_until for row in conn.execute(query)}
+
+
 def add_village_adviser(village_id: int, adviser_id: int, *, engine: Engine | None = None) -> None:
     """A further adviser for a village (several advisers share the village's referrals)."""
     with transaction(engine) as conn:
@@ -169,4 +178,4 @@ def add_village_adviser(village_id: int, adviser_id: int, *, engine: Engine | No
             conn.execute(insert(village_advisers).values(village_id=village_id, adviser_id=adviser_id))
 
 
-__all__ = ["Route", "add_village_adviser", "backfill", "mark", "record", "route", "set_absence"]
+__all__ = ["Route", "absences", "add_village_adviser", "backfill", "mark", "record", "route", "set_absence"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Request, Sanic
@@ -68,6 +69,16 @@ def create_app(settings: Settings | None = None, name: str = "staff") -> Sanic:
     app.ctx.templates = Environment(
         loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
     )
+    zone = ZoneInfo(settings.timezone)
+
+    def local_time(value: datetime | str | None) -> str:
+        """A stored UTC time as the county reads it, e.g. 2026-12-01 17:05."""
+        if value is None:
+            return ""
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    app.ctx.templates.filters["local"] = local_time
     app.ctx.templates.globals.update(
         status_labels=STATUS_LABELS, outcome_labels=OUTCOME_LABELS, outcomes=RESOLUTION_OUTCOMES
     )

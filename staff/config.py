@@ -23,6 +23,7 @@
 ``STAFF_TRACKER_DB_URL``       Rasa's SQL tracker store (default ``var/tracker.db``)
 ``RASA_URL`` / ``RASA_TOKEN``  Rasa's HTTP API for transcripts (used when set)
 ``STAFF_BASE_URL``             the app's public address, used in notification links
+``STAFF_TIMEZONE``             how pages show times (``Asia/Shanghai``)
 =============================  =========================================================
 """
 
@@ -78,6 +79,7 @@ class Settings:
     rasa_url: str = field(default_factory=lambda: _str("RASA_URL"))
     rasa_token: str = field(default_factory=lambda: _str("RASA_TOKEN"))
     base_url: str = field(default_factory=lambda: _str("STAFF_BASE_URL"))
+    timezone: str = field(default_factory=lambda: _str("STAFF_TIMEZONE", "Asia/Shanghai"))
 
     @property
     def public_url(self) -> str:

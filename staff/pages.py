@@ -7,12 +7,14 @@ never repeats an action.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from records import audit, referral_scope, users
+from records import audit, referral_scope, routing, users
 from records.errors import InvalidValue
 from records.referral_scope import Scope
 from records.topics import TOPICS
@@ -20,7 +22,7 @@ from records.villages import list_advisers, list_villages
 from staff import auth, casework, importer
 from staff.access import CASEWORK_ROLES, require, scope_of
 from staff.app import render
-from staff.errors import StaffError, invalid
+from staff.errors import StaffError, invalid, not_found
 
 bp = Blueprint("pages")
 TABS = (("new", "待受理"), ("open", "办理中"), ("overdue", "逾期"), ("done", "已办结"), ("", "全部"))
@@ -132,16 +134,41 @@ async def resolve_form(request: Request, referral_id: str) -> HTTPResponse:
     return _back(referral_id)
 
 
+async def _admin_context(report: importer.Report | None = None) -> dict[str, Any]:
+    return {
+        "users": await asyncio.to_thread(users.list_users),
+        "advisers": await asyncio.to_thread(list_advisers),
+        "absent": await asyncio.to_thread(routing.absences, datetime.now(UTC)),
+        "audit": await asyncio.to_thread(audit.entries, limit=100),
+        "report": report,
+    }
+
+
 @bp.get("/admin")
 async def admin_page(request: Request) -> HTTPResponse:
     require(request, "admin")
-    context = {
-        "users": await asyncio.to_thread(users.list_users),
-        "advisers": await asyncio.to_thread(list_advisers),
-        "audit": await asyncio.to_thread(audit.entries, limit=100),
-        "report": None,
-    }
-    return render(request, "admin.html", context)
+    return render(request, "admin.html", await _admin_context())
+
+
+@bp.post("/admin/advisers/<adviser_id:int>/absence")
+async def adviser_absence(request: Request, adviser_id: int) -> HTTPResponse:
+    """Mark an adviser away until the end of a day (their referrals then go to the 司法所), or back."""
+    user = require(request, "admin")
+    until_text = _form(request, "until").strip()
+    if adviser_id not in {a.id for a in await asyncio.to_thread(list_advisers)}:
+        raise not_found("adviser")
+    until = None
+    if until_text:
+        try:
+            day = date.fromisoformat(until_text)
+        except ValueError:
+            raise invalid("until must be a date (YYYY-MM-DD)") from None
+        zone = ZoneInfo(request.app.ctx.settings.timezone)
+        until = datetime.combine(day + timedelta(days=1), time(), zone)  # the whole day
+    await asyncio.to_thread(routing.set_absence, adviser_id, until)
+    detail = f"adviser {adviser_id} until {until_text or '-'}"
+    await asyncio.to_thread(audit.log, user.username, "absence", detail=detail)
+    return redirect("/admin", status=303)
 
 
 @bp.post("/admin/import")
@@ -153,10 +180,4 @@ async def admin_import(request: Request) -> HTTPResponse:
     report = await asyncio.to_thread(importer.import_bytes, upload.name or "upload.csv", upload.body)
     if report.ok:
         await asyncio.to_thread(audit.log, user.username, "import", detail=f"{report.rows} rows from {upload.name}")
-    context = {
-        "users": await asyncio.to_thread(users.list_users),
-        "advisers": await asyncio.to_thread(list_advisers),
-        "audit": await asyncio.to_thread(audit.entries, limit=100),
-        "report": report,
-    }
-    return render(request, "admin.html", context, status=200 if report.ok else 422)
+    return render(request, "admin.html", await _admin_context(report), status=200 if report.ok else 422)

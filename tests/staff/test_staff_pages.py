@@ -142,3 +142,23 @@ def test_admin_import_all_or_nothing(server: StaffServer, county: County) -> Non
     assert "柳林镇杏花村" in labels and len(labels) == before + 1
     time.sleep(0)  # the audit row is written with the import
     assert "import" in bureau.get("/admin").text
+
+
+def test_admin_marks_an_adviser_absent(server: StaffServer, county: County) -> None:
+    from datetime import UTC, datetime
+
+    from records import routing
+
+    engine = records.get_engine(county.db_url)
+    bureau = form_login(server, "bureau")
+    adviser = county.advisers["陈建军"]
+    path = f"/admin/advisers/{adviser}/absence"
+    assert bureau.post(path, data={"csrf_token": bureau.csrf, "until": "tomorrow"}, csrf=False).status_code == 422
+    assert bureau.post("/admin/advisers/99999/absence", data={"csrf_token": bureau.csrf}, csrf=False).status_code == 404
+    assert bureau.post(path, data={"csrf_token": bureau.csrf, "until": "2099-01-31"}, csrf=False).status_code == 303
+    until = routing.absences(datetime.now(UTC), engine=engine)[adviser]
+    assert until == datetime(2099, 1, 31, 16, 0, tzinfo=UTC)  # the end of 31 January in Shanghai
+    assert "休假至 2099-02-01 00:00" in bureau.get("/admin").text
+    assert bureau.post(path, data={"csrf_token": bureau.csrf, "until": ""}, csrf=False).status_code == 303
+    assert adviser not in routing.absences(datetime.now(UTC), engine=engine)
+    assert login(server, "zhou").post(path, data={"until": ""}).status_code == 403
