@@ -106,6 +106,7 @@ def test_adviser_receives_accepts_reads_and_resolves(
     log_in(browser, staff_app, "zhou")
     browser.get(f"{staff_app.url}/referrals?status=new")
     assert browser.find_element(By.ID, "referral-list").get_attribute("data-count") == "0"
+    assert not browser.find_element(By.ID, "badge").is_displayed()
     browser.execute_script("window.__notReloaded = true;")
     shot(browser, "list-empty")
 
@@ -121,7 +122,8 @@ def test_adviser_receives_accepts_reads_and_resolves(
         lambda d: d.find_elements(By.CSS_SELECTOR, "#referral-list .card")
     )[0]
     assert browser.execute_script("return window.__notReloaded === true;")  # live, no reload
-    assert browser.find_element(By.ID, "badge").is_displayed()
+    badge = browser.find_element(By.ID, "badge")
+    assert badge.is_displayed() and int(badge.text) >= 1
     assert "城关镇石桥村" in card.text and "13812345678" not in card.text
     shot(browser, "list-live")
 
@@ -149,5 +151,6 @@ def test_adviser_receives_accepts_reads_and_resolves(
     assert "zhou · 待受理 → 已受理" in history and "zhou · 已受理 → 已办结" in history
     assert not browser.find_elements(By.ID, "phone")  # only the assigned adviser sees it
     shot(browser, "admin-history")
+    assert browser.get_log("browser") == []  # no script, CSP or missing-file errors
     browser.get(f"{staff_app.url}/admin")
     assert "view_contact" in browser.find_element(By.ID, "audit").text
