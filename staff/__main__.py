@@ -19,9 +19,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from records import bootstrap, users
+from records import bootstrap, list_advisers, list_villages, users
 from records.errors import RecordError
-from records.villages import list_advisers, list_villages
 from staff import importer, passwords
 from staff.config import Settings
 from staff.sessions import make_store

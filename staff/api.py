@@ -15,9 +15,8 @@ from typing import Any
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json
 
-from records import notifications, referral_scope
+from records import list_advisers, notifications, referral_scope
 from records.errors import InvalidValue
-from records.villages import list_advisers
 from staff import auth, casework
 from staff.access import CASEWORK_ROLES, current_user, require, scope_of
 from staff.errors import StaffError, invalid

@@ -14,11 +14,10 @@ from zoneinfo import ZoneInfo
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, redirect
 
-from records import audit, referral_scope, routing, users
+from records import audit, list_advisers, list_villages, referral_scope, routing, users
 from records.errors import InvalidValue
 from records.referral_scope import Scope
 from records.topics import TOPICS
-from records.villages import list_advisers, list_villages
 from staff import auth, casework, importer
 from staff.access import CASEWORK_ROLES, require, scope_of
 from staff.app import render

@@ -18,6 +18,7 @@ from staff_harness import PASSWORD, SALT, Client, StaffServer, start, stop
 
 import records
 from records import users
+from records.db import dispose_engines
 from records.schema import metadata
 from staff.passwords import hash_password
 
@@ -47,7 +48,7 @@ def _pg_url(postgres_url: str) -> Iterator[str]:
     try:
         yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
     finally:
-        records.dispose_engines()
+        dispose_engines()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
@@ -62,9 +63,8 @@ def county(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         urls = _pg_url(request.getfixturevalue("postgres_url"))
     url = next(urls)
     engine = records.get_engine(url)
-    records.create_schema(engine)
+    records.init_db(engine)  # schema and the shipped villages
     assert {t.name for t in metadata.sorted_tables} >= {"staff_users", "audit_log", "notifications"}
-    records.seed_villages(engine)
     advisers = {a.name: a.id for a in records.list_advisers(engine)}
     villages = {v.label: v.id for v in records.list_villages(engine)}
     hashed = hash_password(PASSWORD)
@@ -82,7 +82,7 @@ def county(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     try:
         yield County(url, advisers, villages, tmp)
     finally:
-        records.dispose_engines(url)
+        dispose_engines(url)
         for _ in urls:  # run the PostgreSQL generator's clean-up
             pass
 
@@ -109,3 +109,17 @@ def login(server: StaffServer, username: str) -> Client:
     reply = c.login(username)
     assert reply.status_code == 200, reply.text
     return c
+
+
+def store_referral(db_url: str, village: str, **values: object) -> str:
+    """A resident's referral written the way the action server writes it; returns its id."""
+    values.setdefault("contact_phone", "13912345678")
+    values.setdefault("description", "邻居占了我家宅基地，请回电 13912345678")
+    values.setdefault("consent", True)
+    values.setdefault("topic", "土地/房屋")
+    return records.create_referral(village=village, engine=records.get_engine(db_url), **values).id
+
+
+def store_consultation(db_url: str, **values: object) -> str:
+    """A logged consultation (as the action server logs it); returns its id."""
+    return records.log_consultation(engine=records.get_engine(db_url), **values)

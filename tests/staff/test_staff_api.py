@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import County, login
+from conftest import County, login, store_referral
 from staff_harness import Client, StaffServer
 
 import records
@@ -17,16 +17,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 def make_referral(county: County, village: str, *, urgent: bool = False, phone: str = "13912345678") -> str:
-    referral = records.create_referral(
-        village=village,
-        contact_phone=phone,
-        description=f"邻居占了我家宅基地，请回电 {phone}",
-        consent=True,
-        topic="土地/房屋",
-        urgent=urgent,
-        engine=records.get_engine(county.db_url),
+    return store_referral(
+        county.db_url, village, contact_phone=phone, description=f"邻居占了我家宅基地，请回电 {phone}", urgent=urgent
     )
-    return referral.id
 
 
 def error_of(reply) -> tuple[int, str]:  # type: ignore[no-untyped-def]

@@ -13,8 +13,7 @@ from openpyxl import Workbook
 from staff_harness import REPO_ROOT, env_for
 
 import records
-from records import users
-from records.villages import list_villages
+from records import list_villages, users
 from staff.passwords import verify
 
 EXAMPLE = REPO_ROOT / "staff" / "examples" / "county.csv"

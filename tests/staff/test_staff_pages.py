@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import County, login
+from conftest import County, login, store_consultation, store_referral
 from sqlalchemy import create_engine, text
 from staff_harness import Client, StaffServer
 
 import records
-from records.villages import list_villages
+from records import list_villages
 from staff.articles import cited
 
 SERVER_ENV = {"STAFF_TRACKER_DB_URL": "sqlite:///{tmp}/tracker.db"}
@@ -53,15 +53,14 @@ def write_tracker(path: Path) -> None:
 @pytest.fixture(scope="module")
 def referral_id(county: County) -> str:
     write_tracker(county.tmp / "tracker.db")
-    engine = records.get_engine(county.db_url)
-    consultation = records.log_consultation(
-        sender_id=SENDER, channel="web", question="邻居家的树倒了砸坏了我的车", outcome="referred",
-        topic="邻里纠纷", articles=["民法典-1165", "民法典-1258"], engine=engine,
+    consultation = store_consultation(
+        county.db_url, sender_id=SENDER, channel="web", question="邻居家的树倒了砸坏了我的车", outcome="referred",
+        topic="邻里纠纷", articles=["民法典-1165", "民法典-1258"],
     )  # fmt: skip
-    return records.create_referral(
-        village="城关镇石桥村", contact_phone="13622223333", description="树倒了砸坏车，邻居不肯赔",
-        consent=True, topic="邻里纠纷", consultation_id=consultation, engine=engine,
-    ).id  # fmt: skip
+    return store_referral(
+        county.db_url, "城关镇石桥村", contact_phone="13622223333", description="树倒了砸坏车，邻居不肯赔",
+        topic="邻里纠纷", consultation_id=consultation,
+    )  # fmt: skip
 
 
 def form_login(server: StaffServer, username: str) -> Client:

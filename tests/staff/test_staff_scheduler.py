@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import County, login
+from conftest import County, login, store_referral
 from sqlalchemy import insert, select
 from staff_harness import StaffServer
 
@@ -32,15 +32,14 @@ def _database(county: County, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def new_referral(county: County, village: str, *, urgent: bool = False) -> str:
-    return records.create_referral(
-        village=village,
+    return store_referral(
+        county.db_url,
+        village,
         contact_phone="13700001111",
         description="工地老板拖欠三个月工资，电话13700001111",
-        consent=True,
         topic="劳动纠纷",
         urgent=urgent,
-        engine=records.get_engine(county.db_url),
-    ).id
+    )
 
 
 def wait_for(condition, timeout: float = 15.0):  # type: ignore[no-untyped-def]
