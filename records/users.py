@@ -154,6 +154,12 @@ def clear_failures(key: str, *, engine: Engine | None = None) -> None:
         conn.execute(delete(login_failures).where(login_failures.c.key == key[:200]))
 
 
+def purge_failures(before: datetime, *, engine: Engine | None = None) -> int:
+    """Forget failed logins older than ``before`` (they no longer count)."""
+    with transaction(engine) as conn:
+        return conn.execute(delete(login_failures).where(login_failures.c.at < before)).rowcount
+
+
 def _update(username: str, values: dict[str, object], engine: Engine | None) -> None:
     with transaction(engine) as conn:
         changed = conn.execute(

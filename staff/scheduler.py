@@ -9,7 +9,8 @@ is set, else a row of ``scheduler_locks``) does, in order:
    (status ``escalated``; shown as overdue) and flag those not resolved within
    ``REFERRAL_RESOLVE_DAYS``, queuing notices to the adviser and the 司法所;
 4. deliver due notifications; a failure is retried with exponential back-off
-   (30 s, 1 min, 2 min … at most 1 h apart, 12 attempts) and a sent one is never sent again.
+   (30 s, 1 min, 2 min … at most 1 h apart, 12 attempts) and a sent one is never sent again;
+5. forget expired sessions and failed logins older than the throttling window.
 
 Queuing and marking happen in one transaction, so a crash between them repeats nothing. The
 clock is a parameter: tests call :meth:`Scheduler.run_once` with any ``now``.
@@ -26,11 +27,12 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from records import locks, notifications, routing, sla
+from records import locks, notifications, routing, sla, staff_sessions, users
 from records.db import transaction
 from records.errors import InvalidTransition
 from records.referral_scope import ReferralItem
 from records.referrals import transition
+from staff.auth import WINDOW as LOGIN_WINDOW
 from staff.config import Settings
 from staff.notify import notifiers
 
@@ -96,6 +98,7 @@ class Scheduler:
         resolve_deadline = now - timedelta(days=self.settings.resolve_days)
         done["flagged"] = sum(self._announce(r, "unresolved", now) for r in sla.not_resolved_by(resolve_deadline))
         done["sent"], done["failed"] = self.deliver(now)
+        done["purged"] = staff_sessions.purge_expired(now) + users.purge_failures(now - LOGIN_WINDOW)
         return done
 
     def _escalate(self, item: ReferralItem, now: datetime) -> bool:

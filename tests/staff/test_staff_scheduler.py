@@ -162,9 +162,13 @@ def test_one_runner_and_sla_escalation_with_a_clock(server: StaffServer, county:
     assert wu.post(f"/api/referrals/{referral_id}/accept").json()["status"] == "accepted"
     assert referral_id not in {r["id"] for r in wu.get("/api/referrals?status=overdue").json()["referrals"]}
     try:
-        assert clock.run_once(datetime.now(UTC) + timedelta(days=8))["flagged"] >= 1
+        week_later = clock.run_once(datetime.now(UTC) + timedelta(days=8))
     finally:
         clock.release()
+    assert week_later["flagged"] >= 1
+    # Eight days on, the sessions have expired and were purged: the office logs in again.
+    assert week_later["purged"] >= 2 and office.get("/api/referrals").status_code == 401
+    office = login(server, "cg-office")
     assert referral_id in {r["id"] for r in office.get("/api/referrals?status=overdue").json()["referrals"]}
     with transaction(engine, write=False) as conn:
         row = conn.execute(select(referral_routing).where(referral_routing.c.referral_id == referral_id)).one()
