@@ -21,6 +21,8 @@
 ``STAFF_WEBHOOK_URL``          HTTPS endpoint receiving JSON notifications (SMS gateway,
 ``STAFF_WEBHOOK_SECRET``       WeChat Work…), signed with HMAC-SHA256 in ``X-Signature``
 ``STAFF_TRACKER_DB_URL``       Rasa's SQL tracker store (default ``var/tracker.db``)
+``STAFF_TRACKER_REDIS_URL``    Rasa's Redis tracker store instead (e.g. ``redis://host:6379/0``),
+``STAFF_TRACKER_REDIS_PREFIX`` with the ``key_prefix`` of the endpoints file (``legal``)
 ``RASA_URL`` / ``RASA_TOKEN``  Rasa's HTTP API for transcripts (used when set)
 ``STAFF_BASE_URL``             the app's public address, used in notification links
 ``STAFF_TIMEZONE``             how pages show times (``Asia/Shanghai``)
@@ -76,6 +78,8 @@ class Settings:
     tracker_db_url: str = field(
         default_factory=lambda: _str("STAFF_TRACKER_DB_URL", f"sqlite:///{REPO_ROOT / 'var' / 'tracker.db'}")
     )
+    tracker_redis_url: str = field(default_factory=lambda: _str("STAFF_TRACKER_REDIS_URL"))
+    tracker_redis_prefix: str = field(default_factory=lambda: _str("STAFF_TRACKER_REDIS_PREFIX", "legal"))
     rasa_url: str = field(default_factory=lambda: _str("RASA_URL"))
     rasa_token: str = field(default_factory=lambda: _str("RASA_TOKEN"))
     base_url: str = field(default_factory=lambda: _str("STAFF_BASE_URL"))

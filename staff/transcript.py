@@ -2,8 +2,10 @@
 
 Referrals and consultations keep only a keyed hash of the Rasa sender id (PIPL), so the
 conversation is found by hashing the sender ids of the tracker store with the same key
-(:func:`records.hash_sender`). Its events then come from Rasa's HTTP API
-(``RASA_URL`` + ``RASA_TOKEN``) when configured, else straight from the SQL tracker store.
+(:func:`records.hash_sender`): the SQL tracker store (``STAFF_TRACKER_DB_URL``), or Rasa's Redis
+tracker store when ``STAFF_TRACKER_REDIS_URL`` is set (keys ``<prefix>:tracker:<sender>``, prefix
+``STAFF_TRACKER_REDIS_PREFIX``, ``legal`` as in ``endpoints.production.yml``). Its events then come
+from Rasa's HTTP API (``RASA_URL`` + ``RASA_TOKEN``) when configured, else from the store itself.
 Only user and bot messages are returned.
 """
 
@@ -32,11 +34,44 @@ def _tracker_engine(url: str) -> Any:
     return _engines[url]
 
 
+def _redis(settings: Settings) -> Any:
+    import redis  # only when the tracker store is Redis
+
+    return redis.Redis.from_url(settings.tracker_redis_url, decode_responses=True)
+
+
+def _redis_prefix(settings: Settings) -> str:
+    return f"{settings.tracker_redis_prefix}:tracker:"
+
+
+def _find_in_redis(sender_hash: str, settings: Settings) -> str | None:
+    prefix = _redis_prefix(settings)
+    try:
+        for key in _redis(settings).scan_iter(match=f"{prefix}*", count=500):
+            sender = key[len(prefix) :]
+            if hash_sender(sender) == sender_hash:
+                return sender
+    except OSError:  # redis' ConnectionError is an OSError
+        logger.warning("Redis tracker store not reachable")
+    return None
+
+
+def _events_from_redis(sender: str, settings: Settings) -> list[dict[str, Any]] | None:
+    try:
+        stored = _redis(settings).get(_redis_prefix(settings) + sender)
+    except OSError:
+        return None
+    return None if stored is None else list(json.loads(stored).get("events") or [])
+
+
 def find_sender(sender_hash: str, around: datetime, settings: Settings) -> str | None:
     """The raw sender id whose keyed hash is ``sender_hash``, or None.
 
-    Only conversations active within a day of ``around`` (the consultation's time) are hashed.
+    In the SQL store only conversations active within a day of ``around`` (the consultation's
+    time) are hashed; Redis keeps conversations for 30 days and has no such index.
     """
+    if settings.tracker_redis_url:
+        return _find_in_redis(sender_hash, settings)
     window = {"lo": around.timestamp() - WINDOW_S, "hi": around.timestamp() + WINDOW_S}
     query = text("SELECT DISTINCT sender_id FROM events WHERE timestamp BETWEEN :lo AND :hi")
     try:
@@ -53,7 +88,12 @@ def messages(sender_hash: str, around: datetime, settings: Settings) -> list[dic
     sender = find_sender(sender_hash, around, settings)
     if sender is None:
         return None
-    events = _events_from_api(sender, settings) if settings.rasa_url else _events_from_store(sender, settings)
+    if settings.rasa_url:
+        events = _events_from_api(sender, settings)
+    elif settings.tracker_redis_url:
+        events = _events_from_redis(sender, settings)
+    else:
+        events = _events_from_store(sender, settings)
     if events is None:
         return None
     out = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,30 @@ def test_admin_marks_an_adviser_absent(server: StaffServer, county: County) -> N
     assert bureau.post(path, data={"csrf_token": bureau.csrf, "until": ""}, csrf=False).status_code == 303
     assert adviser not in routing.absences(datetime.now(UTC), engine=engine)
     assert login(server, "zhou").post(path, data={"until": ""}).status_code == 403
+
+
+@pytest.mark.redis
+def test_transcript_from_rasas_redis_tracker_store() -> None:
+    """The layout RedisTrackerStore writes (``legal:tracker:<sender>`` → the dialogue as JSON)."""
+    import redis
+
+    from records import hash_sender
+    from staff import transcript
+    from staff.config import Settings
+
+    settings = Settings(tracker_redis_url="redis://127.0.0.1:6379/6")
+    store = redis.Redis.from_url(settings.tracker_redis_url)
+    sender = f"web-{time.time_ns()}"
+    dialogue = {"name": sender, "events": [
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": "离婚后孩子归谁", "timestamp": time.time()},
+        {"event": "bot", "text": "根据《中华人民共和国民法典》……", "timestamp": time.time()},
+    ]}  # fmt: skip
+    store.set(f"legal:tracker:{sender}", json.dumps(dialogue, ensure_ascii=False), ex=600)
+    try:
+        said = transcript.messages(hash_sender(sender), datetime.now(UTC), settings)
+    finally:
+        store.delete(f"legal:tracker:{sender}")
+    expected = [("user", "离婚后孩子归谁"), ("bot", "根据《中华人民共和国民法典》……")]
+    assert [(m["by"], m["text"]) for m in said] == expected
+    assert transcript.messages(hash_sender("nobody"), datetime.now(UTC), settings) is None
