@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from records.db import transaction
 from records.schema import adviser_profiles, township_offices, village_advisers, villages
@@ -56,7 +56,7 @@ def apply(rows: Sequence[CountyRow], *, engine: Engine | None = None) -> int:
     return added
 
 
-def _upsert(conn, table, key: str, value: object, values: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+def _upsert(conn: Connection, table: Table, key: str, value: object, values: dict[str, object]) -> None:
     changed = conn.execute(update(table).where(table.c[key] == value).values(**values)).rowcount
     if not changed:
         conn.execute(insert(table).values({key: value, **values}))

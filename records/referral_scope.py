@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, Select, and_, false, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, false, or_, select
 
 from records.db import transaction
 from records.errors import InvalidValue
@@ -86,7 +86,7 @@ def base_query() -> Select:
     )
 
 
-def overdue_condition():  # type: ignore[no-untyped-def]
+def overdue_condition() -> ColumnElement[bool]:
     """SQL form of :attr:`ReferralItem.overdue`."""
     return or_(
         and_(referrals.c.status.in_(("new", "escalated")), referral_routing.c.escalated_at.is_not(None)),
@@ -94,7 +94,7 @@ def overdue_condition():  # type: ignore[no-untyped-def]
     )
 
 
-def _within(scope: Scope):  # type: ignore[no-untyped-def]
+def _within(scope: Scope) -> ColumnElement[bool] | None:
     if scope.everything:
         return None
     parts = []

@@ -177,5 +177,3 @@ def add_village_adviser(village_id: int, adviser_id: int, *, engine: Engine | No
         if not exists:
             conn.execute(insert(village_advisers).values(village_id=village_id, adviser_id=adviser_id))
 
-
-__all__ = ["Route", "absences", "add_village_adviser", "backfill", "mark", "record", "route", "set_absence"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 
 from records.db import transaction
 from records.referral_scope import OPEN, ReferralItem, base_query
 from records.schema import referral_routing, referrals, staff_users
 
 
-def _items(query, engine: Engine | None) -> list[ReferralItem]:  # type: ignore[no-untyped-def]
+def _items(query: Select, engine: Engine | None) -> list[ReferralItem]:
     with transaction(engine, write=False) as conn:
         return [ReferralItem(**row._asdict()) for row in conn.execute(query.order_by(referrals.c.created_at))]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -169,7 +169,7 @@ def _update(username: str, values: dict[str, object], engine: Engine | None) -> 
         raise UnknownUser(f"unknown user {username!r}")
 
 
-def _get(conn, condition, key: object) -> StaffUser:  # type: ignore[no-untyped-def]
+def _get(conn: Connection, condition: ColumnElement[bool], key: object) -> StaffUser:
     row = conn.execute(select(staff_users).where(condition)).one_or_none()
     if row is None:
         raise UnknownUser(f"unknown user {key!r}")

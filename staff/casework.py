@@ -14,6 +14,7 @@ from records import audit, casework
 from records.consultations import get_consultation
 from records.errors import InvalidTransition, InvalidValue, NotFound
 from records.redact import redact
+from records.referral_scope import ReferralItem
 from records.referrals import get_referral, referral_history, transition
 from records.users import StaffUser
 from staff import articles, transcript
@@ -66,7 +67,7 @@ async def detail(user: StaffUser, referral_id: str, settings: Settings) -> dict[
     return data
 
 
-async def _workable(user: StaffUser, referral_id: str):  # type: ignore[no-untyped-def]
+async def _workable(user: StaffUser, referral_id: str) -> ReferralItem:
     item = await visible_referral(user, referral_id)
     if not may_work_on(user, item):
         raise forbidden("only the assigned adviser or the township office can change this referral")
