@@ -9,6 +9,7 @@ resolves it; the admin then sees every step in the referral's history. Screensho
 
 from __future__ import annotations
 
+import re
 import sys
 import uuid
 from collections.abc import Iterator
@@ -112,27 +113,33 @@ def test_adviser_receives_accepts_reads_and_resolves(
 
     # The resident talks to the real assistant.
     sender = f"resident-{uuid.uuid4().hex[:8]}"
+    answer = assistant.send(sender, "老板拖欠我们工资不给怎么办")  # answered, with articles, and logged
+    assert any("《" in (m.get("text") or "") for m in answer), answer
     assistant.send(sender, "我想找村里的法律顾问帮忙")
     assistant.send(sender, "石桥村")
     assistant.send(sender, "138 1234 5678")
     assistant.send(sender, "包工头欠我们八个人的工资两万多块钱，过年前都没给")
     assistant.send(sender, "/affirm")
 
-    card = WebDriverWait(browser, WAIT).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, "#referral-list .card")
-    )[0]
+    # The list is re-rendered on every event, so read the first card in one script call.
+    first_card = "const c = document.querySelector('#referral-list .card'); return c && c.innerText;"
+    card_text = WebDriverWait(browser, WAIT).until(lambda d: d.execute_script(first_card))
     assert browser.execute_script("return window.__notReloaded === true;")  # live, no reload
     badge = browser.find_element(By.ID, "badge")
     assert badge.is_displayed() and int(badge.text) >= 1
-    assert "城关镇石桥村" in card.text and "13812345678" not in card.text
+    assert "城关镇石桥村" in card_text and "13812345678" not in card_text
     shot(browser, "list-live")
 
-    card.find_element(By.TAG_NAME, "a").click()
+    browser.execute_script("document.querySelector('#referral-list .card a').click();")
     WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "accept"))
     transcript = browser.find_element(By.ID, "transcript").text
-    assert "我想找村里的法律顾问帮忙" in transcript and "包工头欠我们八个人的工资" in transcript
+    assert "老板拖欠我们工资不给怎么办" in transcript and "包工头欠我们八个人的工资" in transcript
+    articles = browser.find_element(By.ID, "articles").text
+    assert re.search(r"《[^》]+》第[^条]+条", articles), articles  # the articles the bot cited
     assert browser.find_element(By.ID, "phone").text == "13812345678"
     shot(browser, "detail")
+    browser.execute_script("document.getElementById('transcript').scrollIntoView();")
+    shot(browser, "transcript")
     browser.find_element(By.ID, "accept").click()
     WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "status").text == "已受理")
     Select(browser.find_element(By.ID, "outcome")).select_by_value("legal_aid")
@@ -150,6 +157,7 @@ def test_adviser_receives_accepts_reads_and_resolves(
     history = browser.find_element(By.ID, "history").text
     assert "zhou · 待受理 → 已受理" in history and "zhou · 已受理 → 已办结" in history
     assert not browser.find_elements(By.ID, "phone")  # only the assigned adviser sees it
+    browser.execute_script("document.getElementById('history').scrollIntoView();")
     shot(browser, "admin-history")
     assert browser.get_log("browser") == []  # no script, CSP or missing-file errors
     browser.get(f"{staff_app.url}/admin")
