@@ -9,26 +9,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from staff_harness import PASSWORD, SALT, Client, StaffServer, start, stop
+from staff_harness import PASSWORD, SALT, Client, County, StaffServer, start, stop
 
 import records
 from records import users
 from records.db import dispose_engines
 from records.schema import metadata
 from staff.passwords import hash_password
-
-
-@dataclass
-class County:
-    db_url: str
-    advisers: dict[str, int]  # name → id
-    villages: dict[str, int]  # label → id
-    tmp: Path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -102,24 +92,3 @@ def server(county: County, request: pytest.FixtureRequest) -> Iterator[StaffServ
 def client(server: StaffServer) -> Client:
     """A client from its own address (so throttling by address never crosses tests)."""
     return Client(server.url, address=f"203.0.113.{uuid.uuid4().int % 250 + 1}")
-
-
-def login(server: StaffServer, username: str) -> Client:
-    c = Client(server.url, address=f"192.0.2.{uuid.uuid4().int % 250 + 1}")
-    reply = c.login(username)
-    assert reply.status_code == 200, reply.text
-    return c
-
-
-def store_referral(db_url: str, village: str, **values: object) -> str:
-    """A resident's referral written the way the action server writes it; returns its id."""
-    values.setdefault("contact_phone", "13912345678")
-    values.setdefault("description", "邻居占了我家宅基地，请回电 13912345678")
-    values.setdefault("consent", True)
-    values.setdefault("topic", "土地/房屋")
-    return records.create_referral(village=village, engine=records.get_engine(db_url), **values).id
-
-
-def store_consultation(db_url: str, **values: object) -> str:
-    """A logged consultation (as the action server logs it); returns its id."""
-    return records.log_consultation(engine=records.get_engine(db_url), **values)

@@ -1,5 +1,6 @@
 """Starting the staff app as a real server process and talking to it over HTTP like a browser does.
 
+Also the shared test values: ``County`` (the seeded database), ``login`` and the record writers.
 ``Client`` keeps the session cookie itself (the cookie is ``Secure``, which ``requests`` would not
 send over plain HTTP to 127.0.0.1) and sends the CSRF token it got at login.
 """
@@ -12,11 +13,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
+
+import records
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct-horse-battery"
@@ -123,3 +127,32 @@ class Client:
 
     def post(self, path: str, **kw: Any) -> requests.Response:
         return self.request("POST", path, **kw)
+
+
+@dataclass
+class County:
+    db_url: str
+    advisers: dict[str, int]  # name → id
+    villages: dict[str, int]  # label → id
+    tmp: Path
+
+
+def login(server: StaffServer, username: str) -> Client:
+    c = Client(server.url, address=f"192.0.2.{uuid.uuid4().int % 250 + 1}")
+    reply = c.login(username)
+    assert reply.status_code == 200, reply.text
+    return c
+
+
+def store_referral(db_url: str, village: str, **values: object) -> str:
+    """A resident's referral written the way the action server writes it; returns its id."""
+    values.setdefault("contact_phone", "13912345678")
+    values.setdefault("description", "邻居占了我家宅基地，请回电 13912345678")
+    values.setdefault("consent", True)
+    values.setdefault("topic", "土地/房屋")
+    return records.create_referral(village=village, engine=records.get_engine(db_url), **values).id
+
+
+def store_consultation(db_url: str, **values: object) -> str:
+    """A logged consultation (as the action server logs it); returns its id."""
+    return records.log_consultation(engine=records.get_engine(db_url), **values)

@@ -7,8 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import County, login, store_referral
-from staff_harness import Client, StaffServer
+from staff_harness import Client, County, StaffServer, login, store_referral
 
 import records
 from records import audit, casework

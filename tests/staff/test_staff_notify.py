@@ -21,8 +21,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import County
-from staff_harness import REPO_ROOT, free_port
+from staff_harness import REPO_ROOT, County, free_port
 from test_staff_scheduler import new_referral
 
 import records

@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import County, login, store_consultation, store_referral
 from sqlalchemy import create_engine, text
-from staff_harness import Client, StaffServer
+from staff_harness import Client, County, StaffServer, login, store_consultation, store_referral
 
 import records
 from records import list_villages

@@ -14,9 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from conftest import County, login, store_referral
 from sqlalchemy import insert, select
-from staff_harness import StaffServer
+from staff_harness import County, StaffServer, login, store_referral
 
 import records
 from records import notifications, routing
