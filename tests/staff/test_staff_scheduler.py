@@ -201,3 +201,31 @@ def test_redis_lease(county: County) -> None:
         assert second.acquire(now)
     finally:
         second.release()
+
+
+def test_two_app_processes_one_runner_and_takeover(server: StaffServer, county: County) -> None:
+    """A second app process on the same database waits; when the runner stops, it takes over."""
+    from staff_harness import start, stop
+
+    from records.schema import scheduler_locks
+
+    engine = records.get_engine(county.db_url)
+
+    def holder() -> str:
+        with transaction(engine, write=False) as conn:
+            return conn.execute(select(scheduler_locks.c.holder)).scalar() or ""
+
+    first = wait_for(holder)
+    second = start(county.db_url, county.tmp)
+    try:
+        time.sleep(3)  # three ticks of the second process
+        assert holder() == first  # still the module's app
+        assert str(server.process.pid) in first.split(":")
+        stop(server)  # the runner releases its lease on the way out (or it would expire)
+        taken = wait_for(lambda: (h := holder()) != first and h, timeout=30)
+        assert str(second.process.pid) in taken.split(":")
+        # And it works: a new referral is announced by the second process.
+        referral_id = new_referral(county, "城关镇红旗村")
+        wait_for(lambda: notifications.all_for_referral(referral_id, engine=engine))
+    finally:
+        stop(second)
