@@ -55,9 +55,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}")
     action_port, rasa_port = free_ports(2)
-    base = f"http://127.0.0.1:{rasa_port}"
-    stack = Stack(base, f"{base}/webhooks/rest/webhook", f"{base}/webhooks/webchat/", db_url,
-                  f"http://127.0.0.1:{action_port}", tmp)  # fmt: skip
+    stack = Stack.local(rasa_port, action_port, db_url, tmp)
     try:
         start_stack(stack, env, action_port, rasa_port)
         yield stack
