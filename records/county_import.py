@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Engine, Table, insert, select, update
 
 from records.db import transaction
 from records.schema import adviser_profiles, township_offices, village_advisers, villages
-from records.villages import Village, _upsert_advisers, _upsert_villages
+from records.village_db import _upsert_advisers, _upsert_villages
+from records.villages import Village
 
 
 @dataclass(frozen=True)

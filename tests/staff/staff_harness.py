@@ -150,9 +150,9 @@ def store_referral(db_url: str, village: str, **values: object) -> str:
     values.setdefault("description", "邻居占了我家宅基地，请回电 13912345678")
     values.setdefault("consent", True)
     values.setdefault("topic", "土地/房屋")
-    return records.create_referral(village=village, engine=records.get_engine(db_url), **values).id
+    return records.write(records.NewReferral(village=village, **values), engine=records.get_engine(db_url)).id
 
 
 def store_consultation(db_url: str, **values: object) -> str:
     """A logged consultation (as the action server logs it); returns its id."""
-    return records.log_consultation(engine=records.get_engine(db_url), **values)
+    return records.write(records.NewConsultation(**values), engine=records.get_engine(db_url)).id
