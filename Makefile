@@ -24,7 +24,7 @@ setup:
 	scripts/setup_rasa_env.sh
 
 build-knowledge:
-	HF_HUB_OFFLINE=1 $(PY) -m knowledge build --quiet
+	HF_HUB_OFFLINE=1 $(PY) -m knowledge build
 
 train:
 	scripts/train_model.sh
