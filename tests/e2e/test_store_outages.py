@@ -16,6 +16,7 @@ import socket
 import socketserver
 import sqlite3
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
@@ -83,21 +84,27 @@ class RelayServer(socketserver.ThreadingTCPServer):
 
 
 class Relay:
-    """A TCP relay to a real server that can be cut (``stop``) and restored (``start``)."""
+    """A TCP relay to a real server that can be cut (``stop``), hung (``hang``) and restored (``start``)."""
 
     def __init__(self, target: tuple[str, int]) -> None:
         self.target = target
         self.port = free_port()
+        self.hung = threading.Event()
         self._server: RelayServer | None = None
         self._sockets: set[socket.socket] = set()
 
     def start(self) -> None:
         relay = self
+        self.hung.clear()
 
         class Pipe(socketserver.BaseRequestHandler):
             def handle(self) -> None:
+                relay._sockets.add(self.request)
+                if relay.hung.is_set():
+                    relay.swallow(self.request)
+                    return
                 with socket.create_connection(relay.target, timeout=5) as upstream:
-                    relay._sockets.update((self.request, upstream))
+                    relay._sockets.add(upstream)
                     relay.pump(self.request, upstream)
 
         self._server = RelayServer(("127.0.0.1", self.port), Pipe)
@@ -116,10 +123,27 @@ class Relay:
         except (OSError, ValueError):  # the relay was cut
             return
 
+    def swallow(self, sock: socket.socket) -> None:
+        """Read and drop what the client sends, answering nothing, while the relay is hung."""
+        try:
+            while self.hung.is_set():
+                if select.select([sock], [], [], 1.0)[0] and not sock.recv(65536):
+                    return
+        except (OSError, ValueError):  # the relay was cut
+            return
+
+    def hang(self) -> None:
+        """Keep accepting connections but answer nothing, like a server that stopped responding."""
+        self.hung.set()
+        self._cut_connections()
+
     def stop(self) -> None:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+        self._cut_connections()
+
+    def _cut_connections(self) -> None:
         for sock in list(self._sockets):
             with contextlib.suppress(OSError):  # already closed by the other side
                 sock.shutdown(socket.SHUT_RDWR)
@@ -192,3 +216,24 @@ def test_unreachable_redis_asks_to_retry_and_the_conversation_continues(
     reply = texts(json.loads(body))
     assert "电话" in reply or "手机" in reply, reply  # the form went on to the next question
     assert user_texts(base_url, sender) == ["我想找村里的法律顾问帮忙", "石桥村"]
+
+
+@pytest.mark.redis
+def test_hung_redis_tracker_store_times_out_instead_of_freezing_the_server(
+    redis_rasa: tuple[str, Relay, Relay],
+) -> None:
+    # Rasa's Redis tracker store blocks the event loop on each call; without socket timeouts a Redis
+    # that stops answering would freeze the server for every resident until it answers again.
+    base_url, tracker_relay, _ = redis_rasa
+    sender = new_sender()
+    assert send(base_url, sender, "你好")[0] == 200
+    tracker_relay.hang()
+    try:
+        started = time.monotonic()
+        assert_try_again(*send(base_url, sender, "我想找村里的法律顾问帮忙"))
+        assert time.monotonic() - started < 60
+    finally:
+        tracker_relay.stop()
+        tracker_relay.start()
+    status, body = send(base_url, sender, "我想找村里的法律顾问帮忙")
+    assert status == 200 and texts(json.loads(body)).strip(), body
