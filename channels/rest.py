@@ -15,7 +15,8 @@ Unlike Rasa's REST channel (which answers anything with 200, stores whatever it 
 - 400 ``{"error", "detail"}`` for a body ``channels.checks.parse_request`` refuses, 413 for a body
   over ``MAX_BODY_BYTES`` (read no further than that);
 - 503 ``{"error": "try_again", "detail"}`` with ``Retry-After`` when the message could not be handled
-  or stored (tracker or lock store down): nothing of it was kept, the client must send it again.
+  or stored (tracker or lock store down): the conversation keeps nothing of it (an action that ran
+  before the store failed may have logged it), the client must send it again.
 
 It records the channel as ``rest`` whatever the body says. The web chat channel is this channel plus
 the chat page (``channels.webchat``).

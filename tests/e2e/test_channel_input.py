@@ -88,3 +88,10 @@ def test_fuzzed_bodies_get_200_400_or_413_and_the_server_survives(stack: Stack, 
     post()
     assert 400 in answers, "the fuzzing never reached the checks"
     assert_still_serving(stack)
+
+
+def test_streamed_replies_are_json_lines(stack: Stack) -> None:
+    status, body = post_json(f"{stack.rest_url}?stream=true", {"sender": new_sender(), "message": "你好"})
+    assert status == 200, body
+    lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+    assert lines and any(line.get("text") for line in lines)
