@@ -16,6 +16,10 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export SANIC_WORKER_ACK_TIMEOUT="${SANIC_WORKER_ACK_TIMEOUT:-120}"
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 TF_CPP_MIN_LOG_LEVEL=2 RASA_TELEMETRY_ENABLED=false
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# The WeChat channel (active when WECHAT_TOKEN is set) shares its state through Redis only when the
+# Rasa instances do (endpoints.production.yml); a single instance keeps it in var/wechat.db.
+[[ "${RASA_ENDPOINTS:-endpoints.yml}" == *production* ]] && WECHAT_DEFAULT_STORE=redis || WECHAT_DEFAULT_STORE=sqlite
+export WECHAT_STATE_STORE="${WECHAT_STATE_STORE:-$WECHAT_DEFAULT_STORE}"
 mkdir -p var/log
 
 pids=()
@@ -41,6 +45,7 @@ for _ in $(seq 1 300); do
                          curl -s -XPOST -H 'Content-Type: application/json' \\
                            -d '{"sender":"demo","message":"老板拖欠工资怎么办"}' \\
                            http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook
+$( [[ -n "${WECHAT_TOKEN:-}" ]] && echo "  WeChat server URL:     https://<public host>/webhooks/wechat/webhook (proxied to :$RASA_PORT)" || true )
   Law search (CLI):      .venv/bin/python -m knowledge search "邻居家的树倒了砸坏了我的车"
   Press Ctrl-C to stop.
 MSG

@@ -29,15 +29,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}")
     action_port, rasa_port = free_ports(2)
-    base_url = f"http://127.0.0.1:{rasa_port}"
-    stack = Stack(
-        base_url=base_url,
-        rest_url=f"{base_url}/webhooks/rest/webhook",
-        webchat_url=f"{base_url}/webhooks/webchat/",
-        db_url=db_url,
-        action_url=f"http://127.0.0.1:{action_port}",
-        log_dir=tmp,
-    )
+    stack = Stack.local(rasa_port, action_port, db_url, tmp)
     try:
         start_stack(stack, env, action_port, rasa_port)
         yield stack

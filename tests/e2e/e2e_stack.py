@@ -62,6 +62,19 @@ class Stack:
     log_dir: Path
     servers: list[Server] = field(default_factory=list)
 
+    @classmethod
+    def local(cls, rasa_port: int, action_port: int, db_url: str, log_dir: Path) -> Stack:
+        """The URLs of a stack on this machine's ports."""
+        base_url = f"http://127.0.0.1:{rasa_port}"
+        return cls(
+            base_url=base_url,
+            rest_url=f"{base_url}/webhooks/rest/webhook",
+            webchat_url=f"{base_url}/webhooks/webchat/",
+            db_url=db_url,
+            action_url=f"http://127.0.0.1:{action_port}",
+            log_dir=log_dir,
+        )
+
     @property
     def webchat_webhook_url(self) -> str:
         return self.webchat_url + "webhook"
@@ -247,6 +260,14 @@ def free_ports(count: int) -> list[int]:
     return sorted(ports)
 
 
+def rasa_command(port: int, endpoints: Path) -> list[str]:
+    return [
+        str(RASA), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
+        "--credentials", "credentials.yml", "--endpoints", str(endpoints),
+        "--model", str(MODEL.relative_to(REPO_ROOT)),
+    ]  # fmt: skip
+
+
 def start_stack(stack: Stack, env: dict[str, str], action_port: int, rasa_port: int) -> None:
     """Start both servers and wait until they answer; fail with their logs otherwise."""
     tmp = stack.log_dir
@@ -254,11 +275,7 @@ def start_stack(stack: Stack, env: dict[str, str], action_port: int, rasa_port: 
     write_endpoints(endpoints, action_port, tmp / "tracker.db")
     action_cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions"]
     action_cmd += ["--port", str(action_port)]
-    rasa_cmd = [
-        str(RASA), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(rasa_port),
-        "--credentials", "credentials.yml", "--endpoints", str(endpoints),
-        "--model", str(MODEL.relative_to(REPO_ROOT)),
-    ]  # fmt: skip
+    rasa_cmd = rasa_command(rasa_port, endpoints)
     try:
         actions = start_server("actions", action_cmd, env, tmp)
         stack.servers.append(actions)

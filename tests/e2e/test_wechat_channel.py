@@ -1,0 +1,388 @@
+"""The WeChat official-account channel against the real Rasa and action servers.
+
+One stack for the module: the action server and two Rasa processes on the credentials of WeChat's
+published example account, sharing the channel state through the real Redis. Process A answers
+within the usual window; process B has a window of 0 s, so every reply it produces is slower than
+the window and goes through the customer-service API of a local fake WeChat API server
+(``wechat_fake_api``). Requests are signed and encrypted by ``wechat_client`` (checked against
+WeChat's published vector below), never by the channel's own library.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+from e2e_stack import (
+    MODEL,
+    SENDER_SALT,
+    Server,
+    Stack,
+    base_env,
+    free_ports,
+    prepare_models,
+    rasa_command,
+    rasa_ready,
+    start_server,
+    start_stack,
+    stop_server,
+    wait_until_ready,
+    write_endpoints,
+)
+from sqlalchemy import select
+from wechat_client import (
+    ACCOUNT,
+    EXAMPLE_AES_KEY,
+    EXAMPLE_APPID,
+    EXAMPLE_TOKEN,
+    Answer,
+    WeChatServer,
+    decrypt,
+    encrypt,
+    message_xml,
+    sha1_signature,
+)
+from wechat_fake_api import FakeWeChatAPI
+
+import records
+from records.schema import referrals
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "example-app-secret"
+REDIS_DB = 7  # the channel's state for this module only; emptied before the servers start
+SETTLE = 3.0  # seconds in which a wrongly accepted message would have reached the fake API
+
+
+@dataclass
+class WeChatStack:
+    stack: Stack  # action server + Rasa process A
+    fast: WeChatServer  # → process A
+    slow: WeChatServer  # → process B (window 0 s)
+    slow_base_url: str
+    api: FakeWeChatAPI
+    rasa_b: Server
+
+    def user_texts(self, openid: str, base_url: str | None = None) -> list[str]:
+        """What the bot received from ``openid`` (the tracker's user events)."""
+        url = base_url or self.stack.base_url
+        status, body = _get_json(f"{url}/conversations/{openid}/tracker")
+        return [e.get("text") for e in body["events"] if e["event"] == "user"]
+
+    def converse(self, openid: str, xml: str, safe: bool = False) -> list[str]:
+        """Send one message to process A; the texts that reach the resident, passive or not."""
+        before = len(self.api.to(openid))
+        answer = self.fast.post_safe(xml) if safe else self.fast.post_plain(xml)
+        assert answer.status == 200, answer
+        if answer.body != "success":
+            reply = self.fast.open_safe_reply(answer) if safe else answer.body
+            return [Answer(200, reply).field("Content")]
+        self.api.wait_for(openid, lambda texts: len(texts) > before)
+        return self._settled(openid)[before:]
+
+    def _settled(self, openid: str) -> list[str]:
+        """The texts sent to ``openid`` once no new one arrived for a second."""
+        texts = self.api.to(openid)
+        while True:
+            time.sleep(1.0)
+            now = self.api.to(openid)
+            if now == texts:
+                return now
+            texts = now
+
+
+def _get_json(url: str) -> tuple[int, dict]:
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.status, json.load(response)
+
+
+def new_openid() -> str:
+    return "o" + uuid.uuid4().hex[:27]  # OpenIDs are 28 characters
+
+
+def new_msg_id() -> str:
+    return str(uuid.uuid4().int % 10**19)
+
+
+@pytest.fixture(scope="module")
+def wechat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatStack]:
+    tmp = tmp_path_factory.mktemp("wechat")
+    db_url = f"sqlite:///{tmp / 'legal.db'}"
+    api = FakeWeChatAPI(EXAMPLE_APPID, SECRET)
+    api_base = api.start()
+    channel_settings = {
+        "WECHAT_TOKEN": EXAMPLE_TOKEN,
+        "WECHAT_APPID": EXAMPLE_APPID,
+        "WECHAT_SECRET": SECRET,
+        "WECHAT_AES_KEY": EXAMPLE_AES_KEY,
+        "WECHAT_API_BASE": api_base,
+        "WECHAT_SEND_ATTEMPTS": "3",
+        "WECHAT_RETRY_INTERVAL": "1",
+        "WECHAT_STATE_STORE": "redis",  # shared by both Rasa processes
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": "6379",
+        "WECHAT_REDIS_DB": str(REDIS_DB),
+    }
+    env = {**base_env(db_url), **channel_settings}
+    prepare_models(env, tmp)
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}")
+    shared = redis.Redis(db=REDIS_DB)
+    for key in shared.scan_iter("wechat:*"):
+        shared.delete(key)
+    action_port, port_a, port_b = free_ports(3)
+    stack = Stack.local(port_a, action_port, db_url, tmp)
+    base_a, base_b = stack.base_url, f"http://127.0.0.1:{port_b}"
+    servers: list[Server] = []
+    try:
+        b_dir = tmp / "b"
+        b_dir.mkdir()
+        write_endpoints(b_dir / "endpoints.yml", action_port, b_dir / "tracker.db")
+        rasa_b = start_server(
+            "rasa-b", rasa_command(port_b, b_dir / "endpoints.yml"), {**env, "WECHAT_REPLY_WINDOW": "0"}, b_dir
+        )
+        servers.append(rasa_b)
+        start_stack(stack, env, action_port, port_a)
+        try:
+            wait_until_ready([(rasa_b, f"{base_b}/status", rasa_ready)])
+        except (RuntimeError, TimeoutError) as e:
+            pytest.fail(f"Rasa B did not start: {e}\n{rasa_b.log_tail()}")
+        webhook = "/webhooks/wechat/webhook"
+        yield WeChatStack(stack, WeChatServer(base_a + webhook), WeChatServer(base_b + webhook), base_b, api, rasa_b)
+    finally:
+        for server in reversed(stack.servers + servers):
+            stop_server(server)
+        api.stop()
+
+
+def test_request_builder_reproduces_wechats_published_example() -> None:
+    # WeChat's sample code: this key, AppID and random prefix give exactly this ciphertext.
+    published = "jn1L23DB+6ELqJ+6bruv21Y6MD7KeIfP82D6gU39rmkgczbWwt5+3bnyg5K55bgVtVzd832WzZGMhkP72vVOfg=="
+    assert encrypt(EXAMPLE_AES_KEY, EXAMPLE_APPID, "我是中文abcd123", b"aaaabbbbccccdddd") == published
+    assert decrypt(EXAMPLE_AES_KEY, published) == ("我是中文abcd123", EXAMPLE_APPID)
+
+
+def test_url_verification_echoes_only_a_valid_signature(wechat: WeChatStack) -> None:
+    assert wechat.fast.get(wechat.fast.signed_query(echostr="echo-123")) == Answer(200, "echo-123")
+    forged = wechat.fast.signed_query(echostr="echo-123")
+    forged["signature"] = sha1_signature("not-the-token", forged["timestamp"], forged["nonce"])
+    assert wechat.fast.get(forged).status == 403
+    stale = wechat.fast.signed_query(timestamp=int(time.time()) - 400, echostr="echo-123")
+    answer = wechat.fast.get(stale)
+    assert answer.status == 403 and "echo-123" not in answer.body
+
+
+def test_plaintext_message_is_answered_passively(wechat: WeChatStack) -> None:
+    openid = new_openid()
+    answer = wechat.fast.post_plain(message_xml(openid, "text", new_msg_id(), Content="你好"))
+    assert answer.status == 200
+    assert answer.field("ToUserName") == openid and answer.field("FromUserName") == ACCOUNT
+    assert answer.field("MsgType") == "text"
+    assert "这里是县公共法律服务中心" in answer.field("Content")  # the domain's channel: wechat variant
+    assert wechat.user_texts(openid) == ["你好"]
+    assert wechat.stack.tracker(openid)["latest_input_channel"] == "wechat"
+
+
+def test_safe_mode_message_is_answered_encrypted(wechat: WeChatStack) -> None:
+    openid = new_openid()
+    answer = wechat.fast.post_safe(message_xml(openid, "text", new_msg_id(), Content="你好"))
+    assert answer.status == 200 and "<Encrypt>" in answer.body and "法律" not in answer.body
+    reply = Answer(200, wechat.fast.open_safe_reply(answer))
+    assert reply.field("ToUserName") == openid
+    assert "这里是县公共法律服务中心" in reply.field("Content")
+    assert wechat.user_texts(openid) == ["你好"]
+
+
+def _bomb(openid: str) -> bytes:
+    entities = '<!ENTITY a0 "ha">' + "".join(
+        f'<!ENTITY a{i} "&a{i - 1};&a{i - 1};&a{i - 1};&a{i - 1};">' for i in range(1, 12)
+    )
+    return (
+        f'<?xml version="1.0"?><!DOCTYPE xml [{entities}]>'
+        + message_xml(openid, "text", new_msg_id(), Content="X").replace(">X<", ">&a11;<")
+    ).encode()
+
+
+def _external_entity(openid: str) -> bytes:
+    doctype = '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+    return (doctype + message_xml(openid, "text", new_msg_id(), Content="X").replace(">X<", ">&secret;<")).encode()
+
+
+def test_bad_requests_are_refused_and_never_reach_the_bot(wechat: WeChatStack) -> None:
+    fast = wechat.fast
+    ids = {
+        name: new_openid()
+        for name in ["forged", "msg_sig", "appid", "stale", "malformed", "bomb", "xxe", "big", "no_sender"]
+    }
+
+    def text(name: str) -> str:
+        return message_xml(ids[name], "text", new_msg_id(), Content="老板拖欠工资怎么办")
+
+    forged = fast.signed_query()
+    forged["signature"] = "0" * 40
+    answers = {
+        "forged": fast.post_plain(text("forged"), forged),
+        "msg_sig": fast.post_safe(text("msg_sig"), forge=True),
+        "appid": fast.post_safe(text("appid"), app_id="wx0000000000000000"),
+        "stale": fast.post_safe(text("stale"), timestamp=int(time.time()) - 301),
+        "malformed": fast.post_plain(text("malformed")[:-9]),
+        "bomb": fast.post_plain(_bomb(ids["bomb"])),
+        "xxe": fast.post_plain(_external_entity(ids["xxe"])),
+        "big": fast.post_plain(text("big").replace("老板拖欠工资怎么办", "工" * 20_000)),
+        "no_sender": fast.post_plain(
+            f"<xml><MsgType>text</MsgType><Content>hi</Content><Openid>{ids['no_sender']}</Openid></xml>"
+        ),
+    }
+    expected = {
+        "forged": 403,
+        "msg_sig": 403,
+        "appid": 403,
+        "stale": 403,
+        "malformed": 400,
+        "bomb": 400,
+        "xxe": 400,
+        "big": 413,
+        "no_sender": 400,
+    }
+    assert {name: a.status for name, a in answers.items()} == expected
+    assert all("root:" not in a.body for a in answers.values())
+    time.sleep(SETTLE)
+    for name, openid in ids.items():
+        assert wechat.user_texts(openid) == [], name
+        assert wechat.api.to(openid) == [], name
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "fields"),
+    [
+        ("image", {"PicUrl": "http://example.invalid/p.jpg", "MediaId": "m1"}),
+        ("location", {"Location_X": "23.1", "Location_Y": "113.3", "Scale": "20", "Label": "村口"}),
+        ("hologram", {"Payload": "?"}),  # a type WeChat may add one day
+        ("voice", {"MediaId": "m2", "Format": "amr", "Recognition": ""}),
+    ],
+)
+def test_other_message_types_get_a_polite_reply_without_the_bot(
+    wechat: WeChatStack, msg_type: str, fields: dict
+) -> None:
+    openid = new_openid()
+    answer = wechat.fast.post_plain(message_xml(openid, msg_type, new_msg_id(), **fields))
+    assert answer.status == 200
+    assert any(word in answer.field("Content") for word in ("文字", "语音"))
+    assert wechat.user_texts(openid) == []
+
+
+def test_replayed_msg_id_is_answered_once_even_by_another_process(wechat: WeChatStack) -> None:
+    openid, msg_id = new_openid(), new_msg_id()
+    xml = message_xml(openid, "text", msg_id, Content="老板拖欠我三个月工资不给，我该怎么办")
+    first = wechat.converse(openid, xml)
+    assert any("《" in text for text in first)
+    via_api = wechat.api.to(openid)
+    retries = [wechat.fast.post_plain(xml), wechat.slow.post_plain(xml), wechat.slow.post_safe(xml)]
+    assert [(a.status, a.body) for a in retries] == [(200, "success")] * 3
+    time.sleep(SETTLE)
+    assert wechat.api.to(openid) == via_api  # no second answer
+    assert wechat.user_texts(openid) == ["老板拖欠我三个月工资不给，我该怎么办"]
+    assert wechat.user_texts(openid, wechat.slow_base_url) == []
+    assert len(wechat.stack.consultations(openid)) == 1
+
+
+def test_slow_reply_arrives_through_the_api_despite_an_expired_token_and_a_5xx(wechat: WeChatStack) -> None:
+    warm_up = new_openid()  # makes sure a token is cached, so that expiring it matters
+    assert wechat.slow.post_plain(message_xml(warm_up, "text", new_msg_id(), Content="你好")).body == "success"
+    wechat.api.wait_for(warm_up, lambda texts: len(texts) == 1)
+    tokens_before = len(wechat.api.tokens_issued)
+    wechat.api.expire_tokens()
+    wechat.api.fail_next(1)
+    answers_before = len(wechat.api.send_answers)
+
+    openid = new_openid()
+    started = time.monotonic()
+    answer = wechat.slow.post_safe(message_xml(openid, "text", new_msg_id(), Content="你好"))
+    assert (answer.status, answer.body) == (200, "success")
+    assert time.monotonic() - started < 4.5  # inside WeChat's 5-second window
+    texts = wechat.api.wait_for(openid, lambda texts: len(texts) >= 1)
+    assert len(texts) == 1 and "这里是县公共法律服务中心" in texts[0]
+    assert len(wechat.api.tokens_issued) == tokens_before + 1  # refreshed after 42001
+    assert 500 in wechat.api.send_answers[answers_before:]
+    time.sleep(SETTLE)
+    assert wechat.api.to(openid) == texts  # sent once
+
+
+def test_token_is_renewed_before_it_expires(wechat: WeChatStack) -> None:
+    wechat.api.expires_in = 301  # cached for 1 s: the channel renews 300 s before expiry
+    wechat.api.expire_tokens()  # so that the next send fetches a token with that lifetime
+    try:
+        first, second = new_openid(), new_openid()
+        assert wechat.slow.post_plain(message_xml(first, "text", new_msg_id(), Content="你好")).body == "success"
+        wechat.api.wait_for(first, lambda texts: len(texts) == 1)
+        token = wechat.api.tokens_issued[-1]
+        time.sleep(1.5)
+        assert wechat.slow.post_plain(message_xml(second, "text", new_msg_id(), Content="你好")).body == "success"
+        wechat.api.wait_for(second, lambda texts: len(texts) == 1)
+    finally:
+        wechat.api.expires_in = 7200
+    sent = {m.touser: m.token for m in wechat.api.messages}
+    assert sent[first] == token  # still valid at WeChat: only the channel's margin renewed it
+    assert sent[second] == wechat.api.tokens_issued[-1] != token
+
+
+def test_reply_is_queued_while_the_api_is_down_and_sent_later(wechat: WeChatStack) -> None:
+    wechat.api.fail_next(5)  # more than WECHAT_SEND_ATTEMPTS=3
+    openid = new_openid()
+    assert wechat.slow.post_plain(message_xml(openid, "text", new_msg_id(), Content="你好")).body == "success"
+    texts = wechat.api.wait_for(openid, lambda texts: len(texts) >= 1, timeout=60)
+    assert len(texts) == 1 and "这里是县公共法律服务中心" in texts[0]
+    log = wechat.rasa_b.log_path.read_text(errors="replace")
+    assert "queued for a later retry" in log and openid not in log  # logged, pseudonymised
+    time.sleep(SETTLE)
+    assert wechat.api.to(openid) == texts
+
+
+def test_a_residents_journey_subscribe_question_and_referral_with_consent(wechat: WeChatStack) -> None:
+    openid = new_openid()
+    welcome = wechat.converse(openid, message_xml(openid, "event", Event="subscribe", EventKey=""), safe=True)
+    assert len(welcome) == 1 and "转人工" in welcome[0] and "12348" in welcome[0]
+    menu = wechat.converse(openid, message_xml(openid, "event", Event="CLICK", EventKey="HOTLINE_12348"))
+    assert "12348" in "".join(menu) and "/contact_info" in wechat.user_texts(openid)
+
+    question = "老板拖欠我三个月工资不给，我该怎么办"
+    voice = message_xml(openid, "voice", new_msg_id(), MediaId="m", Format="amr", Recognition=question)
+    answer = wechat.converse(openid, voice, safe=True)
+    assert all(len(text.encode("utf-8")) <= 2048 for text in answer)
+    rest_answer = wechat.stack.send(f"rest-{openid}", question)[0]["text"]
+    citations = [p for p in rest_answer.split("\n\n") if p.startswith("《")]
+    assert citations, rest_answer
+    for citation in citations:  # each quoted article whole, in one WeChat text
+        assert sum(citation in text for text in answer) == 1, citation
+    assert answer[-1].rstrip().endswith("（回复数字即可选择）")
+    choices = [line.split(". ", 1) for line in answer[-1].splitlines() if re.match(r"\d+\. ", line)]
+    adviser_choice = next(number for number, title in choices if "法律顾问" in title)
+
+    assert "哪个村" in "".join(
+        wechat.converse(openid, message_xml(openid, "text", new_msg_id(), Content=adviser_choice))
+    )
+    wechat.converse(openid, message_xml(openid, "text", new_msg_id(), Content="石桥村"))
+    wechat.converse(openid, message_xml(openid, "text", new_msg_id(), Content="138 1234 5678"))
+    description = "包工头欠我们八个人的工资两万多块钱，过年前都没给"
+    consent = "".join(wechat.converse(openid, message_xml(openid, "text", new_msg_id(), Content=description)))
+    assert "石桥村" in consent and "1. 同意" in consent and "2. 不同意" in consent
+    done = "".join(wechat.converse(openid, message_xml(openid, "text", new_msg_id(), Content="１")))
+    assert "法律顾问" in done
+
+    assert "/affirm" in wechat.user_texts(openid)  # the digit became the button's payload
+    logged = wechat.stack.consultations(openid)
+    assert logged and {c["channel"] for c in logged} == {"wechat"}
+    assert logged[0]["question"] == question
+    assert logged[0]["sender_hash"] == records.hash_sender(openid, SENDER_SALT.encode()) != openid
+    with records.get_engine(wechat.stack.db_url).connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(select(referrals))]
+    mine = [r for r in rows if r["description"].startswith(description[:12])]
+    assert len(mine) == 1 and mine[0]["consent"] is True and mine[0]["contact_phone"] == "13812345678"
