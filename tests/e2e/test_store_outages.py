@@ -24,13 +24,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 from e2e_stack import (
-    MODEL,
-    RASA,
     REPO_ROOT,
     Stack,
     free_port,
     get,
     post_json,
+    rasa_command,
     rasa_ready,
     start_server,
     stop_server,
@@ -173,12 +172,9 @@ def redis_rasa(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
            "ACTION_SERVER_URL": f"{stack.action_url}/webhook", "REDIS_HOST": "127.0.0.1",
            "REDIS_TRACKER_DB": str(kwargs.get("db", 0)), "REDIS_LOCK_DB": str(kwargs.get("db", 0))}  # fmt: skip
     port = free_port()
-    command = [str(RASA), "run", "--interface", "127.0.0.1", "--port", str(port), "--enable-api",
-               "--credentials", "credentials.yml", "--endpoints", str(tmp / "endpoints.yml"),
-               "--model", str(MODEL.relative_to(REPO_ROOT))]  # fmt: skip
     tracker_relay.start()
     lock_relay.start()
-    server = start_server("rasa-redis-outage", command, env, tmp)
+    server = start_server("rasa-redis-outage", rasa_command(port, tmp / "endpoints.yml"), env, tmp)
     try:
         base_url = f"http://127.0.0.1:{port}"
         wait_until_ready([(server, f"{base_url}/status", rasa_ready)])
