@@ -104,8 +104,7 @@ def _lead(domain: dict[str, Any], topic: str) -> str:
 async def _log(tracker: Tracker, topic: str, hits, outcome: str, found: Consultation) -> str | None:
     """Store the consultation; a database failure must not cost the resident the answer."""
     try:
-        return await asyncio.to_thread(
-            records.outbox.log_consultation,
+        consultation = records.NewConsultation(
             sender_id=sender(tracker),
             channel=channel(tracker),
             question=latest_text(tracker),
@@ -114,6 +113,7 @@ async def _log(tracker: Tracker, topic: str, hits, outcome: str, found: Consulta
             articles=[h.id for h in hits],
             confidence=found.hits[0].score if found.hits else None,
         )
+        return (await asyncio.to_thread(records.write, consultation)).id
     except Exception:  # noqa: BLE001 - logged; the answer still goes out
         logger.exception("could not log consultation")
         return None

@@ -53,10 +53,9 @@ async def _alert_operator(tracker: Tracker, text: str) -> None:
     """Queue the conversation for an operator and log it; failures are logged, never shown."""
     try:
         reason = f"紧急：{text[:200]}"
-        await asyncio.to_thread(records.outbox.enqueue_handoff, sender(tracker), channel(tracker), reason)
-        await asyncio.to_thread(
-            records.outbox.log_consultation,
+        await asyncio.to_thread(records.write, records.NewHandoff(sender(tracker), channel(tracker), reason))
+        await asyncio.to_thread(records.write, records.NewConsultation(
             sender_id=sender(tracker), channel=channel(tracker), question=text, outcome="emergency",
-        )
+        ))
     except Exception:  # noqa: BLE001
         logger.exception("could not record emergency")

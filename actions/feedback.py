@@ -48,6 +48,6 @@ def _helpful(tracker: Tracker) -> bool | None:
 
 async def _store(consultation_id: str, helpful: bool) -> None:
     try:
-        await asyncio.to_thread(records.outbox.add_feedback, consultation_id, helpful)
+        await asyncio.to_thread(records.write, records.NewFeedback(consultation_id, helpful))
     except Exception:  # noqa: BLE001
         logger.exception("could not store feedback")

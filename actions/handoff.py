@@ -38,9 +38,8 @@ class ActionHandoff(Action):
 
 async def _enqueue(tracker: Tracker) -> int | None:
     try:
-        handoff = await asyncio.to_thread(
-            records.outbox.enqueue_handoff, sender(tracker), channel(tracker), latest_text(tracker)[:200] or None
-        )
+        new = records.NewHandoff(sender(tracker), channel(tracker), latest_text(tracker)[:200] or None)
+        handoff = await asyncio.to_thread(records.write, new)
         return await asyncio.to_thread(records.queue_position, handoff.id)
     except Exception:  # noqa: BLE001 - the resident is still told what happens next
         logger.exception("could not queue handoff")

@@ -51,8 +51,8 @@ class ActionSubmitReferral(Action):
         return reset
 
 
-def _create(tracker: Tracker, urgent: bool) -> records.Referral | records.outbox.PendingReferral:
-    return records.outbox.create_referral(
+def _create(tracker: Tracker, urgent: bool) -> records.ReferralReceipt:
+    return records.write(records.NewReferral(
         village=tracker.get_slot("referral_village"),
         contact_phone=tracker.get_slot("referral_phone"),
         description=tracker.get_slot("referral_description"),
@@ -60,4 +60,4 @@ def _create(tracker: Tracker, urgent: bool) -> records.Referral | records.outbox
         topic=tracker.get_slot("topic"),
         urgent=urgent,
         consultation_id=tracker.get_slot("consultation_id"),
-    )
+    ))

@@ -7,6 +7,10 @@
 ``python -m records replay [--any-database]``
     Write the outbox's records now; ``--any-database`` also lands records that were spooled for
     another database URL (e.g. after moving the database).
+``python -m records forget --sender ID``
+    Deletion on request (PIPL): delete the consultations, their feedback and the operator
+    handoffs of one sender (the Rasa sender id, e.g. a WeChat OpenID), in the database and in the
+    outbox, and print what was deleted (see :mod:`records.forget`).
 
 The database is ``LEGAL_DB_URL`` (see :mod:`records.config`) unless ``--url`` is given.
 """
@@ -14,6 +18,7 @@ The database is ``LEGAL_DB_URL`` (see :mod:`records.config`) unless ``--url`` is
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -21,20 +26,26 @@ from sqlalchemy.engine import make_url
 from records import outbox
 from records.bootstrap import init_db
 from records.db import get_engine
-from records.villages import list_advisers, list_villages
+from records.forget import forget_sender
+from records.village_db import list_advisers, list_villages
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m records")
-    parser.add_argument("command", choices=["init", "outbox", "replay"])
+    parser.add_argument("command", choices=["init", "outbox", "replay", "forget"])
     parser.add_argument("--url", help="database URL (default: LEGAL_DB_URL or var/legal.db)")
     parser.add_argument(
         "--any-database", action="store_true", help="replay: also records spooled for other URLs"
     )
+    parser.add_argument("--sender", help="forget: the sender id whose records are deleted")
     args = parser.parse_args(argv)
+    if args.command == "forget" and not (args.sender or "").strip():
+        parser.error("forget needs --sender ID")
     engine = get_engine(args.url)
     if args.command == "init":
         return _init(engine)
+    if args.command == "forget":
+        return _forget(engine, args.sender)
     if args.command == "replay":
         print(f"{outbox.replay(engine, any_database=args.any_database)} records written")
     print(f"outbox: {outbox.pending_count()} waiting, {outbox.rejected_count()} rejected")
@@ -46,6 +57,21 @@ def _init(engine: Engine) -> int:
     villages, advisers = list_villages(engine), list_advisers(engine)
     where = make_url(engine.url).render_as_string(hide_password=True)
     print(f"{where}: {len(villages)} villages ({added} new), {len(advisers)} advisers")
+    return 0
+
+
+def _forget(engine: Engine, sender_id: str) -> int:
+    try:
+        gone = forget_sender(sender_id, engine=engine)
+    except Exception as exc:
+        if not outbox.is_unavailable(exc):
+            raise
+        print(f"nothing deleted: the database is unavailable ({type(exc).__name__}); try again", file=sys.stderr)
+        return 1
+    print(
+        f"deleted {gone.consultations} consultations, {gone.feedback} feedback, "
+        f"{gone.handoffs} handoffs ({gone.spooled} of them from the outbox)"
+    )
     return 0
 
 

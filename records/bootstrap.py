@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from records import outbox
 from records.db import create_schema, get_engine
-from records.villages import seed_villages
+from records.village_db import seed_villages
 
 logger = logging.getLogger(__name__)
 

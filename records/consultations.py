@@ -1,30 +1,33 @@
 """The consultation log: one row per answered (or referred, handed-off, ...) question.
 
-The sender id is stored only as a keyed hash (:mod:`records.privacy`) and the question is
-redacted on write (:mod:`records.redact`). ``topic`` accepts the Chinese name or the dialogue key
-(``labor`` → 劳动纠纷); ``village`` an id, label or unique name (see
-:func:`records.villages.resolve_village`).
+A new consultation is a :class:`NewConsultation` written with :func:`records.write`. The sender id
+is kept only as a keyed hash (:mod:`records.privacy`) and the question is redacted
+(:mod:`records.redact`) as soon as the value is made, so neither the database nor the outbox
+ever sees them raw. ``topic`` accepts the Chinese name or the dialogue key (``labor`` → 劳动纠纷);
+``village`` an id, label or unique name (see :func:`records.village_db.resolve_village`).
 """
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, exists, insert, select
+from sqlalchemy import Connection, Engine, exists, insert, select
 from sqlalchemy.engine import Row
 
 from records import validate
 from records.db import transaction
 from records.errors import InvalidValue, UnknownConsultation
 from records.privacy import hash_sender
+from records.receipts import Receipt
 from records.redact import redact
 from records.schema import CHANNELS, OUTCOMES, consultations, utcnow
 from records.topics import topic_name
-from records.villages import resolve_village
+from records.village_db import resolve_village
+
+_SENDER_HASH = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -41,77 +44,65 @@ class Consultation:
     confidence: float | None
 
 
-def log_consultation(
-    *,
-    sender_id: str,
-    channel: str,
-    question: str,
-    outcome: str,
-    topic: str | None = None,
-    articles: Sequence[str] = (),
-    confidence: float | None = None,
-    village: int | str | None = None,
-    created_at: datetime | None = None,
-    id: str | None = None,
-    engine: Engine | None = None,
-) -> str:
-    """Store one consultation and return its id (a UUID string).
+@dataclass(frozen=True, kw_only=True)
+class NewConsultation:
+    """A consultation to write; validated, sender hashed and question redacted on construction.
 
-    With ``id`` the call is idempotent: if that consultation exists already, nothing is written.
+    Give ``sender_id``; ``sender_hash`` instead is how the outbox restores a spooled value.
     """
-    values = prepare_consultation(
-        sender_id=sender_id,
-        channel=channel,
-        question=question,
-        outcome=outcome,
-        topic=topic,
-        articles=articles,
-        confidence=confidence,
-        village=village,
-        created_at=created_at,
-        id=id,
-    )
-    return store_consultation(values, engine=engine)
+
+    sender_id: InitVar[str | None] = None
+    channel: str
+    question: str
+    outcome: str
+    topic: str | None = None
+    articles: Sequence[str] = ()
+    confidence: float | None = None
+    village: int | str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    id: str = field(default_factory=validate.new_id)
+    sender_hash: str = ""
+
+    def __post_init__(self, sender_id: str | None) -> None:
+        validate.settle(
+            self,
+            id=validate.uuid_text(self.id, "id"),
+            created_at=validate.aware_datetime(self.created_at, "created_at"),
+            channel=validate.one_of(self.channel, CHANNELS, "channel"),
+            sender_hash=_sender_hash(sender_id, self.sender_hash),
+            topic=topic_name(self.topic),
+            question=redact(validate.text(self.question, "question", allow_empty=True)),
+            articles=tuple(validate.string_list(self.articles, "articles")),
+            outcome=validate.one_of(self.outcome, OUTCOMES, "outcome"),
+            confidence=validate.optional_number(self.confidence, "confidence"),
+            village=_village_key(self.village),
+        )
+
+    def pending_receipt(self) -> Receipt:
+        return Receipt(self.id, pending=True)
 
 
-def prepare_consultation(
-    *,
-    sender_id: str,
-    channel: str,
-    question: str,
-    outcome: str,
-    topic: str | None = None,
-    articles: Sequence[str] = (),
-    confidence: float | None = None,
-    village: int | str | None = None,
-    created_at: datetime | None = None,
-    id: str | None = None,
-) -> dict[str, Any]:
-    """The validated row to store (sender hashed, question redacted); needs no database."""
-    return {
-        "id": validate.uuid_text(id, "id") if id is not None else str(uuid.uuid4()),
-        "created_at": _timestamp(created_at),
-        "channel": validate.one_of(channel, CHANNELS, "channel"),
-        "sender_hash": hash_sender(validate.text(sender_id, "sender_id")),
-        "topic": topic_name(topic),
-        "question": redact(validate.text(question, "question", allow_empty=True)),
-        "articles": validate.string_list(articles, "articles"),
-        "outcome": validate.one_of(outcome, OUTCOMES, "outcome"),
-        "confidence": validate.optional_number(confidence, "confidence"),
-        "village": _village_key(village),
-    }
-
-
-def store_consultation(values: dict[str, Any], *, engine: Engine | None = None) -> str:
-    """Insert a row made by :func:`prepare_consultation` unless its id exists; returns the id."""
-    row = dict(values)
-    village = row.pop("village")
+def insert_consultation(new: NewConsultation, *, engine: Engine | None = None) -> Receipt:
+    """Store ``new`` unless its id exists (only :func:`records.write` calls this)."""
     with transaction(engine) as conn:
-        if _exists(conn, row["id"]):
-            return row["id"]
-        row["village_id"] = resolve_village(conn, village).id if village is not None else None
-        conn.execute(insert(consultations).values(**row))
-    return row["id"]
+        if _exists(conn, new.id):
+            return Receipt(new.id, pending=False)
+        village_id = resolve_village(conn, new.village).id if new.village is not None else None
+        conn.execute(
+            insert(consultations).values(
+                id=new.id,
+                created_at=new.created_at,
+                channel=new.channel,
+                sender_hash=new.sender_hash,
+                village_id=village_id,
+                topic=new.topic,
+                question=new.question,
+                articles=list(new.articles),
+                outcome=new.outcome,
+                confidence=new.confidence,
+            )
+        )
+    return Receipt(new.id, pending=False)
 
 
 def get_consultation(consultation_id: str, *, engine: Engine | None = None) -> Consultation:
@@ -131,17 +122,6 @@ def consultations_for_sender(sender_id: str, *, engine: Engine | None = None) ->
         return [_from_row(row) for row in conn.execute(query)]
 
 
-def forget_sender(sender_id: str, *, engine: Engine | None = None) -> int:
-    """Delete a sender's consultations and their feedback (PIPL deletion); returns the count.
-
-    Referrals made from those consultations stay (the adviser may still be working on them) but
-    lose their link to the consultation.
-    """
-    statement = delete(consultations).where(consultations.c.sender_hash == hash_sender(sender_id))
-    with transaction(engine) as conn:
-        return conn.execute(statement).rowcount
-
-
 def require_consultation(conn: Connection, consultation_id: str) -> Row:
     row = conn.execute(
         select(consultations).where(consultations.c.id == str(consultation_id))
@@ -149,6 +129,16 @@ def require_consultation(conn: Connection, consultation_id: str) -> Row:
     if row is None:
         raise UnknownConsultation(f"unknown consultation {consultation_id!r}")
     return row
+
+
+def _sender_hash(sender_id: str | None, sender_hash: str) -> str:
+    if sender_id is not None:
+        if sender_hash:
+            raise InvalidValue("give sender_id or sender_hash, not both")
+        return hash_sender(validate.text(sender_id, "sender_id"))
+    if not isinstance(sender_hash, str) or not _SENDER_HASH.fullmatch(sender_hash):
+        raise InvalidValue("sender_id must be given")
+    return sender_hash
 
 
 def _exists(conn: Connection, consultation_id: str) -> bool:
@@ -162,10 +152,6 @@ def _village_key(village: object) -> int | str | None:
     if isinstance(village, int) and not isinstance(village, bool):
         return village
     raise InvalidValue(f"village must be an id or a name, not {village!r}")
-
-
-def _timestamp(created_at: datetime | None) -> datetime:
-    return utcnow() if created_at is None else validate.aware_datetime(created_at, "created_at")
 
 
 def _from_row(row: Row) -> Consultation:

@@ -1,18 +1,21 @@
-"""有帮助 / 没帮助 feedback on an answer; one per consultation, the latest click wins."""
+"""有帮助 / 没帮助 feedback on an answer; one per consultation, the latest click wins.
+
+A click is a :class:`NewFeedback` written with :func:`records.write`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from records import validate
 from records.consultations import require_consultation
 from records.db import transaction
 from records.errors import InvalidValue
+from records.receipts import Receipt
 from records.schema import feedback, utcnow
 
 _YES = frozenset({"yes", "true", "1", "有帮助", "有用", "是"})
@@ -39,40 +42,42 @@ def parse_helpful(value: bool | str) -> bool:
     raise InvalidValue(f"helpful must be a bool or yes/no, not {value!r}")
 
 
-def add_feedback(
-    consultation_id: str,
-    helpful: bool | str,
-    *,
-    created_at: datetime | None = None,
-    engine: Engine | None = None,
-) -> Feedback:
-    """Record feedback; raises :class:`UnknownConsultation` for an unknown id.
+@dataclass(frozen=True)
+class NewFeedback:
+    """A 有帮助 / 没帮助 click to write; ``helpful`` also takes the button payload ``"yes"``/``"no"``.
 
-    Feedback stored with a later ``created_at`` is kept (so replaying an old click is harmless).
+    Its ``created_at`` (the click time) identifies it: a stored later click wins, so writing an
+    older one again is harmless.
     """
-    return store_feedback(prepare_feedback(consultation_id, helpful, created_at), engine=engine)
+
+    consultation_id: str
+    helpful: bool | str
+    created_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        validate.settle(
+            self,
+            consultation_id=validate.text(self.consultation_id, "consultation_id"),
+            helpful=parse_helpful(self.helpful),
+            created_at=validate.aware_datetime(self.created_at, "created_at"),
+        )
+
+    def pending_receipt(self) -> Receipt:
+        return Receipt(self.consultation_id, pending=True)
 
 
-def prepare_feedback(
-    consultation_id: str, helpful: bool | str, created_at: datetime | None = None
-) -> dict[str, Any]:
-    """The validated click to store; needs no database (see :func:`store_feedback`)."""
-    at = utcnow() if created_at is None else validate.aware_datetime(created_at, "created_at")
-    return {
-        "consultation_id": validate.text(consultation_id, "consultation_id"),
-        "helpful": parse_helpful(helpful),
-        "created_at": at,
-    }
+def insert_feedback(new: NewFeedback, *, engine: Engine | None = None) -> Receipt:
+    """Store ``new`` unless a later click is stored already (only :func:`records.write` calls this).
 
-
-def store_feedback(values: dict[str, Any], *, engine: Engine | None = None) -> Feedback:
-    """Store a click made by :func:`prepare_feedback` unless a later one is stored already."""
-    args = (values["consultation_id"], values["helpful"], values["created_at"], engine)
+    Raises :class:`UnknownConsultation` for an unknown consultation.
+    """
+    args = (new.consultation_id, bool(new.helpful), new.created_at, engine)
     try:
-        return _upsert(*args)
+        _upsert(*args)
     except IntegrityError:
         # A concurrent first click inserted the row between our check and insert; now update it.
-        return _upsert(*args)
+        _upsert(*args)
+    return Receipt(new.consultation_id, pending=False)
 
 
 def get_feedback(consultation_id: str, *, engine: Engine | None = None) -> Feedback | None:
@@ -83,7 +88,7 @@ def get_feedback(consultation_id: str, *, engine: Engine | None = None) -> Feedb
     return None if row is None else Feedback(row.consultation_id, row.helpful, row.created_at)
 
 
-def _upsert(consultation_id: str, helpful: bool, at: datetime, engine: Engine | None) -> Feedback:
+def _upsert(consultation_id: str, helpful: bool, at: datetime, engine: Engine | None) -> None:
     with transaction(engine) as conn:
         require_consultation(conn, consultation_id)
         changed = conn.execute(
@@ -92,12 +97,10 @@ def _upsert(consultation_id: str, helpful: bool, at: datetime, engine: Engine | 
             .values(helpful=helpful, created_at=at)
         ).rowcount
         if changed:
-            return Feedback(consultation_id, helpful, at)
-        query = select(feedback).where(feedback.c.consultation_id == consultation_id)
-        later = conn.execute(query).one_or_none()
-        if later is not None:
-            return Feedback(later.consultation_id, later.helpful, later.created_at)
+            return
+        query = select(exists().where(feedback.c.consultation_id == consultation_id))
+        if conn.execute(query).scalar():
+            return  # a later click is stored
         conn.execute(
             insert(feedback).values(consultation_id=consultation_id, helpful=helpful, created_at=at)
         )
-    return Feedback(consultation_id, helpful, at)

@@ -3,23 +3,23 @@
 ``waiting`` → ``taken`` (an operator took over) → ``closed``; a waiting handoff can also be closed
 directly (the resident left). A conversation has at most one waiting handoff: enqueueing again
 returns the existing one. ``sender_id`` is stored raw because the operator console uses it to
-take over the conversation through Rasa's HTTP API; ``reason`` is redacted.
+take over the conversation through Rasa's HTTP API; ``reason`` is redacted. A conversation is queued
+by writing a :class:`NewHandoff` with :func:`records.write`.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from records import validate
 from records.db import transaction
 from records.errors import InvalidTransition, UnknownHandoff
+from records.receipts import Receipt
 from records.redact import redact
 from records.schema import CHANNELS, handoffs, utcnow
 
@@ -37,62 +37,63 @@ class Handoff:
     closed_at: datetime | None
 
 
-def enqueue_handoff(
-    sender_id: str,
-    channel: str,
-    reason: str | None = None,
-    *,
-    created_at: datetime | None = None,
-    id: str | None = None,
-    engine: Engine | None = None,
-) -> Handoff:
-    """Queue a conversation for an operator, or return its handoff that is already waiting.
+@dataclass(frozen=True)
+class NewHandoff:
+    """A conversation to queue for an operator; ``reason`` is redacted on construction."""
 
-    With ``id`` the call is idempotent: if that handoff exists already, it is returned.
+    sender_id: str
+    channel: str
+    reason: str | None = None
+    _: KW_ONLY
+    created_at: datetime = field(default_factory=utcnow)
+    id: str = field(default_factory=validate.new_id)
+
+    def __post_init__(self) -> None:
+        reason = validate.text(self.reason, "reason", allow_empty=True) if self.reason is not None else ""
+        validate.settle(
+            self,
+            id=validate.uuid_text(self.id, "id"),
+            sender_id=validate.text(self.sender_id, "sender_id"),
+            channel=validate.one_of(self.channel, CHANNELS, "channel"),
+            reason=redact(reason) if reason else None,
+            created_at=validate.aware_datetime(self.created_at, "created_at"),
+        )
+
+    def pending_receipt(self) -> Receipt:
+        return Receipt(self.id, pending=True)
+
+
+def insert_handoff(new: NewHandoff, *, engine: Engine | None = None) -> Receipt:
+    """Queue ``new`` (only :func:`records.write` calls this); the receipt names the stored handoff.
+
+    If the conversation has a waiting handoff already, that one is kept and its id returned; if a
+    handoff with ``new.id`` exists (written before), nothing changes.
     """
-    values = prepare_handoff(sender_id, channel, reason, created_at=created_at, id=id)
-    return store_handoff(values, engine=engine)
-
-
-def prepare_handoff(
-    sender_id: str,
-    channel: str,
-    reason: str | None = None,
-    *,
-    created_at: datetime | None = None,
-    id: str | None = None,
-) -> dict[str, Any]:
-    """The validated handoff to store (reason redacted); needs no database."""
-    at = utcnow() if created_at is None else validate.aware_datetime(created_at, "created_at")
-    return {
-        "id": validate.uuid_text(id, "id") if id is not None else str(uuid.uuid4()),
-        "sender_id": validate.text(sender_id, "sender_id"),
-        "channel": validate.one_of(channel, CHANNELS, "channel"),
-        "reason": redact(reason) if reason else None,
-        "created_at": at,
-    }
-
-
-def store_handoff(values: dict[str, Any], *, engine: Engine | None = None) -> Handoff:
-    """Insert a handoff made by :func:`prepare_handoff` (see :func:`enqueue_handoff`)."""
-    sender = values["sender_id"]
     try:
         with transaction(engine) as conn:
-            done = conn.execute(select(handoffs).where(handoffs.c.id == values["id"])).one_or_none()
-            if done is not None:
-                return _from_row(done)
-            existing = _waiting_for(conn, sender)
+            if conn.execute(select(exists().where(handoffs.c.id == new.id))).scalar():
+                return Receipt(new.id, pending=False)
+            existing = _waiting_for(conn, new.sender_id)
             if existing is not None:
-                return existing
-            conn.execute(insert(handoffs).values(status="waiting", **values))
-            return _load(conn, values["id"])
+                return Receipt(existing.id, pending=False)
+            conn.execute(
+                insert(handoffs).values(
+                    id=new.id,
+                    sender_id=new.sender_id,
+                    channel=new.channel,
+                    reason=new.reason,
+                    created_at=new.created_at,
+                    status="waiting",
+                )
+            )
+            return Receipt(new.id, pending=False)
     except IntegrityError:
         # Lost a race against a concurrent enqueue for the same sender (unique waiting index).
         with transaction(engine, write=False) as conn:
-            existing = _waiting_for(conn, sender)
+            existing = _waiting_for(conn, new.sender_id)
         if existing is None:
             raise
-        return existing
+        return Receipt(existing.id, pending=False)
 
 
 def waiting_handoffs(*, engine: Engine | None = None) -> list[Handoff]:

@@ -15,15 +15,14 @@ from             allowed next statuses
 ``resolved`` and ``closed`` are final. The raw ``contact_phone`` and ``description`` are for the
 adviser; ``summary`` (redacted, at most 200 characters) is what lists and statistics show.
 A referral needs the resident's consent unless it is ``urgent`` (PIPL art. 13: protecting life,
-health or property in an emergency).
+health or property in an emergency). A new referral is a :class:`NewReferral` written with
+:func:`records.write`.
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, exists, insert, select, update
 from sqlalchemy.engine import Row
@@ -37,8 +36,10 @@ from records.errors import (
     InvalidValue,
     UnknownAdviser,
     UnknownReferral,
+    UnknownVillage,
 )
 from records.phone import normalize_phone
+from records.receipts import ReferralReceipt
 from records.redact import redact
 from records.schema import (
     REFERRAL_STATUSES,
@@ -49,7 +50,8 @@ from records.schema import (
 )
 from records.schema import villages as villages_table
 from records.topics import topic_name
-from records.villages import resolve_village
+from records.village_db import resolve_village
+from records.villages import find_village, load_villages
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "new": frozenset({"accepted", "closed", "escalated"}),
@@ -91,96 +93,89 @@ class ReferralEvent:
     note: str | None
 
 
-def create_referral(
-    *,
-    village: int | str,
-    contact_phone: str,
-    description: str,
-    consent: bool,
-    topic: str | None = None,
-    urgent: bool = False,
-    consultation_id: str | None = None,
-    summary: str | None = None,
-    adviser_id: int | None = None,
-    by: str = "resident",
-    created_at: datetime | None = None,
-    id: str | None = None,
-    engine: Engine | None = None,
-) -> Referral:
-    """Store a new referral for the village's adviser (or ``adviser_id``) and return it.
+@dataclass(frozen=True, kw_only=True)
+class NewReferral:
+    """A referral to write, with the checks that need no database (consent, phone, text).
 
-    With ``id`` the call is idempotent: if that referral exists already, it is returned unchanged.
+    ``village`` is an id, label or unique name; the village's adviser gets it unless
+    ``adviser_id`` is given. ``summary`` defaults to the redacted description.
     """
-    values = prepare_referral(
-        village=village,
-        contact_phone=contact_phone,
-        description=description,
-        consent=consent,
-        topic=topic,
-        urgent=urgent,
-        consultation_id=consultation_id,
-        summary=summary,
-        adviser_id=adviser_id,
-        by=by,
-        created_at=created_at,
-        id=id,
-    )
-    return store_referral(values, engine=engine)
+
+    village: int | str
+    contact_phone: str
+    description: str
+    consent: bool
+    topic: str | None = None
+    urgent: bool = False
+    consultation_id: str | None = None
+    summary: str | None = None
+    adviser_id: int | None = None
+    by: str = "resident"
+    created_at: datetime = field(default_factory=utcnow)
+    id: str = field(default_factory=validate.new_id)
+
+    def __post_init__(self) -> None:
+        if not self.consent and not self.urgent:
+            raise ConsentRequired("a non-urgent referral needs the resident's consent")
+        text = validate.text(self.description, "description")
+        if isinstance(self.village, bool) or not isinstance(self.village, int | str):
+            raise InvalidValue(f"village must be an id or a name, not {self.village!r}")
+        adviser_id = self.adviser_id
+        if adviser_id is not None and (isinstance(adviser_id, bool) or not isinstance(adviser_id, int)):
+            raise InvalidValue(f"adviser_id must be an int, not {adviser_id!r}")
+        validate.settle(
+            self,
+            id=validate.uuid_text(self.id, "id"),
+            created_at=validate.aware_datetime(self.created_at, "created_at"),
+            consultation_id=None if self.consultation_id is None else str(self.consultation_id),
+            contact_phone=normalize_phone(self.contact_phone),
+            description=text,
+            summary=_summary(self.summary if self.summary is not None else text),
+            topic=topic_name(self.topic),
+            urgent=bool(self.urgent),
+            consent=bool(self.consent),
+            by=validate.text(self.by, "by"),
+        )
+
+    def pending_receipt(self) -> ReferralReceipt:
+        """Village label and adviser from the shipped list (as given, None if not listed)."""
+        label, adviser = str(self.village), None
+        try:
+            listed = find_village(self.village, load_villages())
+        except UnknownVillage:
+            pass
+        else:
+            label = listed.label
+            adviser = listed.adviser_name if self.adviser_id is None else None
+        return ReferralReceipt(self.id, pending=True, village=label, adviser_name=adviser, urgent=self.urgent)
 
 
-def prepare_referral(
-    *,
-    village: int | str,
-    contact_phone: str,
-    description: str,
-    consent: bool,
-    topic: str | None = None,
-    urgent: bool = False,
-    consultation_id: str | None = None,
-    summary: str | None = None,
-    adviser_id: int | None = None,
-    by: str = "resident",
-    created_at: datetime | None = None,
-    id: str | None = None,
-) -> dict[str, Any]:
-    """The validated referral to store (the checks that need no database)."""
-    if not consent and not urgent:
-        raise ConsentRequired("a non-urgent referral needs the resident's consent")
-    text = validate.text(description, "description")
-    if isinstance(village, bool) or not isinstance(village, int | str):
-        raise InvalidValue(f"village must be an id or a name, not {village!r}")
-    if adviser_id is not None and (isinstance(adviser_id, bool) or not isinstance(adviser_id, int)):
-        raise InvalidValue(f"adviser_id must be an int, not {adviser_id!r}")
-    return {
-        "id": validate.uuid_text(id, "id") if id is not None else str(uuid.uuid4()),
-        "created_at": utcnow()
-        if created_at is None
-        else validate.aware_datetime(created_at, "created_at"),
-        "village": village,
-        "adviser_id": adviser_id,
-        "consultation_id": None if consultation_id is None else str(consultation_id),
-        "contact_phone": normalize_phone(contact_phone),
-        "description": text,
-        "summary": _summary(summary if summary is not None else text),
-        "topic": topic_name(topic),
-        "urgent": bool(urgent),
-        "consent": bool(consent),
-        "by": validate.text(by, "by"),
-    }
-
-
-def store_referral(values: dict[str, Any], *, engine: Engine | None = None) -> Referral:
-    """Insert a referral made by :func:`prepare_referral`, or return it if its id exists."""
-    row = dict(values)
-    village, adviser_id = row.pop("village"), row.pop("adviser_id")
-    consultation_id, actor, now = row.pop("consultation_id"), row.pop("by"), row.pop("created_at")
+def insert_referral(new: NewReferral, *, engine: Engine | None = None) -> ReferralReceipt:
+    """Store ``new`` for its village's adviser unless its id exists (only :func:`records.write`)."""
     with transaction(engine) as conn:
-        if conn.execute(select(exists().where(referrals.c.id == row["id"]))).scalar():
-            return _load(conn, row["id"])
-        row.update(_placement(conn, village, adviser_id, consultation_id))
-        conn.execute(insert(referrals).values(created_at=now, updated_at=now, status="new", **row))
-        _add_event(conn, row["id"], None, "new", actor, "urgent" if row["urgent"] else None, now)
-        return _load(conn, row["id"])
+        if not conn.execute(select(exists().where(referrals.c.id == new.id))).scalar():
+            placement = _placement(conn, new.village, new.adviser_id, new.consultation_id)
+            conn.execute(
+                insert(referrals).values(
+                    id=new.id,
+                    created_at=new.created_at,
+                    updated_at=new.created_at,
+                    status="new",
+                    contact_phone=new.contact_phone,
+                    description=new.description,
+                    summary=new.summary,
+                    topic=new.topic,
+                    urgent=new.urgent,
+                    consent=new.consent,
+                    **placement,
+                )
+            )
+            note = "urgent" if new.urgent else None
+            _add_event(conn, new.id, None, "new", new.by, note, new.created_at)
+        stored = _load(conn, new.id)
+    return ReferralReceipt(
+        stored.id, pending=False, village=stored.village, adviser_name=stored.adviser_name, urgent=stored.urgent
+    )
 
 
 def transition(

@@ -61,3 +61,14 @@ def aware_datetime(value: object, what: str) -> datetime:
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidValue(f"{what} must be a timezone-aware datetime, not {value!r}")
     return value
+
+
+def new_id() -> str:
+    """A fresh record id, chosen when the record is made so that writing it again is a no-op."""
+    return str(uuid.uuid4())
+
+
+def settle(record: object, **values: object) -> None:
+    """Set the validated ``values`` on a frozen dataclass, from its ``__post_init__``."""
+    for name, value in values.items():
+        object.__setattr__(record, name, value)

@@ -130,8 +130,8 @@ def test_empty_text_gets_the_default_reply(db):
 def test_unhelpful_feedback_is_stored_and_offers_the_adviser(db):
     tracker = recorded("feedback_unhelpful")
     consultation_id = tracker.get_slot("consultation_id")
-    records.log_consultation(id=consultation_id, sender_id=tracker.sender_id, channel="rest",
-                             question="邻居家的树倒了砸坏了我家的车", outcome="answered", engine=db)
+    records.write(records.NewConsultation(id=consultation_id, sender_id=tracker.sender_id, channel="rest",
+                                          question="邻居家的树倒了砸坏了我家的车", outcome="answered"), engine=db)
     messages, events = run(ActionRecordFeedback(), tracker)
     assert records.get_feedback(consultation_id, engine=db).helpful is False
     assert "法律顾问" in messages[0]["text"]

@@ -29,10 +29,10 @@ def pg_schema_url(postgres_url: str) -> Iterator[str]:
     separator = "&" if "?" in postgres_url else "?"
     url = f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
     try:
-        records.create_schema(records.get_engine(url))
+        records.db.create_schema(records.get_engine(url))
         yield url
     finally:
-        records.dispose_engines()
+        records.db.dispose_engines()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
@@ -55,16 +55,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def empty_engine(db_url: str) -> Iterator[Engine]:
     """An engine with the schema but no rows."""
     engine = records.get_engine(db_url)
-    records.create_schema(engine)
+    records.db.create_schema(engine)
     yield engine
     if engine.dialect.name == "sqlite":
-        records.dispose_engines(db_url)  # the PostgreSQL engine is reused by the next test
+        records.db.dispose_engines(db_url)  # the PostgreSQL engine is reused by the next test
 
 
 @pytest.fixture
 def engine(empty_engine: Engine) -> Engine:
     """An engine with the schema and the shipped village list seeded."""
-    records.seed_villages(empty_engine)
+    records.village_db.seed_villages(empty_engine)
     return empty_engine
 
 

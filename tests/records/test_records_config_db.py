@@ -59,9 +59,9 @@ def test_get_engine_is_cached_per_url(tmp_path: Path) -> None:
     a = records.get_engine(f"sqlite:///{tmp_path / 'a.db'}")
     assert records.get_engine(f"sqlite:///{tmp_path / 'a.db'}") is a
     assert records.get_engine(f"sqlite:///{tmp_path / 'b.db'}") is not a
-    records.dispose_engines()
+    records.db.dispose_engines()
     assert records.get_engine(f"sqlite:///{tmp_path / 'a.db'}") is not a
-    records.dispose_engines()
+    records.db.dispose_engines()
 
 
 def test_get_engine_without_url_uses_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -69,9 +69,9 @@ def test_get_engine_without_url_uses_env(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("LEGAL_DB_URL", url)
     engine = records.get_engine()
     assert engine is records.get_engine(url)
-    records.create_schema()
+    records.db.create_schema()
     assert (tmp_path / "sub" / "env.db").exists()
-    records.dispose_engines()
+    records.db.dispose_engines()
 
 
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -79,11 +79,11 @@ def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-    records.dispose_engines()
+    records.db.dispose_engines()
 
 
 def test_create_schema_is_idempotent(empty_engine: Engine) -> None:
-    records.create_schema(empty_engine)
+    records.db.create_schema(empty_engine)
     names = set(inspect(empty_engine).get_table_names())
     assert {
         "villages",
@@ -99,25 +99,24 @@ def test_create_schema_is_idempotent(empty_engine: Engine) -> None:
 
 
 def test_transaction_commits_and_rolls_back(empty_engine: Engine) -> None:
-    with records.transaction(empty_engine) as conn:
+    with records.db.transaction(empty_engine) as conn:
         conn.execute(insert(advisers).values(name="甲", phone="13800009999"))
-    with pytest.raises(RuntimeError), records.transaction(empty_engine) as conn:
+    with pytest.raises(RuntimeError), records.db.transaction(empty_engine) as conn:
         conn.execute(insert(advisers).values(name="乙", phone="13800009998"))
         raise RuntimeError("abort")
-    with records.transaction(empty_engine, write=False) as conn:
+    with records.db.transaction(empty_engine, write=False) as conn:
         assert conn.execute(select(advisers.c.name)).scalars().all() == ["甲"]
 
 
 def test_foreign_keys_are_enforced(empty_engine: Engine) -> None:
-    with pytest.raises(IntegrityError), records.transaction(empty_engine) as conn:
+    with pytest.raises(IntegrityError), records.db.transaction(empty_engine) as conn:
         conn.execute(insert(villages).values(name="无", township="无", adviser_id=999))
 
 
 def test_timestamps_come_back_as_utc(engine: Engine) -> None:
-    cid = records.log_consultation(
-        sender_id="s", channel="web", question="q", outcome="fallback", engine=engine
-    )
-    created = records.get_consultation(cid, engine=engine).created_at
+    new = records.NewConsultation(sender_id="s", channel="web", question="q", outcome="fallback")
+    cid = records.write(new, engine=engine).id
+    created = records.consultations.get_consultation(cid, engine=engine).created_at
     assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0
-    with records.transaction(engine, write=False) as conn:
+    with records.db.transaction(engine, write=False) as conn:
         assert conn.execute(text("SELECT count(*) FROM consultations")).scalar() == 1

@@ -12,13 +12,15 @@ from sqlalchemy import Engine, func, select
 import records
 from records import (
     InvalidValue,
+    NewConsultation,
+    NewFeedback,
     UnknownConsultation,
     UnknownVillage,
-    add_feedback,
-    get_consultation,
     get_feedback,
-    log_consultation,
 )
+from records.consultations import consultations_for_sender, get_consultation
+from records.db import transaction
+from records.forget import Forgotten
 from records.schema import consultations
 
 
@@ -33,7 +35,7 @@ def _log(engine: Engine, **overrides: object) -> str:
         "confidence": 0.82,
     }
     values.update(overrides)
-    return log_consultation(engine=engine, **values)  # type: ignore[arg-type]
+    return records.write(NewConsultation(**values), engine=engine).id  # type: ignore[arg-type]
 
 
 def test_log_and_read_back(engine: Engine, village_ids: dict[str, int]) -> None:
@@ -93,7 +95,7 @@ def test_created_at_may_be_given_in_any_timezone(engine: Engine) -> None:
 def test_invalid_values_are_rejected(engine: Engine, bad: dict[str, object]) -> None:
     with pytest.raises(InvalidValue):
         _log(engine, **bad)
-    with records.transaction(engine, write=False) as conn:
+    with transaction(engine, write=False) as conn:
         assert conn.execute(select(func.count()).select_from(consultations)).scalar() == 0
 
 
@@ -114,20 +116,27 @@ def test_consultations_for_sender_and_forget(engine: Engine) -> None:
     first = _log(engine, sender_id="alice", created_at=datetime(2024, 1, 1, tzinfo=UTC))
     second = _log(engine, sender_id="alice", created_at=datetime(2024, 1, 2, tzinfo=UTC))
     other = _log(engine, sender_id="bob")
-    add_feedback(first, True, engine=engine)
-    referral = records.create_referral(
-        village="城关镇石桥村",
-        contact_phone="13812345678",
-        description="欠薪",
-        consent=True,
-        consultation_id=first,
+    records.write(NewFeedback(first, True), engine=engine)
+    referral = records.write(
+        records.NewReferral(
+            village="城关镇石桥村",
+            contact_phone="13812345678",
+            description="欠薪",
+            consent=True,
+            consultation_id=first,
+        ),
         engine=engine,
     )
-    ids = [c.id for c in records.consultations_for_sender("alice", engine=engine)]
+    records.write(records.NewHandoff("alice", "web", "转人工"), engine=engine)
+    bob = records.write(records.NewHandoff("bob", "web"), engine=engine)
+    ids = [c.id for c in consultations_for_sender("alice", engine=engine)]
     assert ids == [first, second]
-    assert records.forget_sender("alice", engine=engine) == 2
-    assert records.consultations_for_sender("alice", engine=engine) == []
+    gone = records.forget_sender("alice", engine=engine)
+    assert gone == Forgotten(consultations=2, feedback=1, handoffs=1, spooled=0)
+    assert consultations_for_sender("alice", engine=engine) == []
     assert get_feedback(first, engine=engine) is None
+    assert records.open_handoff_for("alice", engine=engine) is None
+    assert [h.id for h in records.waiting_handoffs(engine=engine)] == [bob.id]
     assert records.get_referral(referral.id, engine=engine).consultation_id is None
     assert get_consultation(other, engine=engine).id == other
 
@@ -144,7 +153,7 @@ def test_statistics_queries_by_topic_and_month(engine: Engine) -> None:
         .group_by(consultations.c.topic)
         .order_by(consultations.c.topic)
     )
-    with records.transaction(engine, write=False) as conn:
+    with transaction(engine, write=False) as conn:
         assert [tuple(row) for row in conn.execute(query)] == [("借贷/债务", 1), ("劳动纠纷", 2)]
 
 
@@ -154,15 +163,16 @@ def test_statistics_queries_by_topic_and_month(engine: Engine) -> None:
 def test_feedback_latest_click_wins(engine: Engine) -> None:
     cid = _log(engine)
     assert get_feedback(cid, engine=engine) is None
-    assert add_feedback(cid, "yes", engine=engine).helpful is True
-    assert add_feedback(cid, "no", engine=engine).helpful is False
+    assert records.write(NewFeedback(cid, "yes"), engine=engine) == records.Receipt(cid, pending=False)
+    assert get_feedback(cid, engine=engine).helpful is True
+    records.write(NewFeedback(cid, "no"), engine=engine)
     stored = get_feedback(cid, engine=engine)
     assert stored is not None and stored.helpful is False and stored.consultation_id == cid
 
 
 def test_feedback_for_unknown_consultation(engine: Engine) -> None:
     with pytest.raises(UnknownConsultation):
-        add_feedback("nope", True, engine=engine)
+        records.write(NewFeedback("nope", True), engine=engine)
 
 
 @pytest.mark.parametrize(
@@ -194,7 +204,7 @@ def test_concurrent_first_feedback_clicks(engine: Engine) -> None:
     def click(helpful: bool) -> None:
         barrier.wait()
         try:
-            add_feedback(cid, helpful, engine=engine)
+            records.write(NewFeedback(cid, helpful), engine=engine)
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
             errors.append(exc)
 
@@ -222,5 +232,5 @@ def test_concurrent_logging(engine: Engine) -> None:
     for t in threads:
         t.join()
     assert len(set(ids)) == 30
-    with records.transaction(engine, write=False) as conn:
+    with transaction(engine, write=False) as conn:
         assert conn.execute(select(func.count()).select_from(consultations)).scalar() == 30

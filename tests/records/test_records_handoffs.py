@@ -13,30 +13,36 @@ from sqlalchemy import Engine
 
 import records
 from records import (
-    Handoff,
     InvalidTransition,
     InvalidValue,
+    NewHandoff,
     UnknownHandoff,
     close_handoff,
-    enqueue_handoff,
-    get_handoff,
     open_handoff_for,
     queue_position,
     take_handoff,
     waiting_handoffs,
 )
+from records.handoffs import Handoff, get_handoff
+
+
+def _enqueue(sender_id: str, channel: str, reason: str | None = None, *, engine: Engine) -> Handoff:
+    """Write a NewHandoff and read back the handoff its receipt names."""
+    receipt = records.write(NewHandoff(sender_id, channel, reason), engine=engine)
+    assert receipt.pending is False
+    return get_handoff(receipt.id, engine=engine)
 
 
 def _enqueue_spaced(engine: Engine, senders: list[str]) -> list[Handoff]:
     handoffs = []
     for sender in senders:
-        handoffs.append(enqueue_handoff(sender, "web", engine=engine))
+        handoffs.append(_enqueue(sender, "web", engine=engine))
         time.sleep(0.002)  # distinct created_at for a deterministic order
     return handoffs
 
 
 def test_enqueue_and_wait(engine: Engine) -> None:
-    handoff = enqueue_handoff("wx-1", "wechat", "要求转人工，电话13812345678", engine=engine)
+    handoff = _enqueue("wx-1", "wechat", "要求转人工，电话13812345678", engine=engine)
     assert (handoff.sender_id, handoff.channel, handoff.status) == ("wx-1", "wechat", "waiting")
     assert handoff.reason == "要求转人工，电话138****5678"
     assert handoff.taken_by is None and handoff.closed_at is None
@@ -45,8 +51,8 @@ def test_enqueue_and_wait(engine: Engine) -> None:
 
 
 def test_enqueue_twice_returns_the_waiting_one(engine: Engine) -> None:
-    first = enqueue_handoff("web-1", "web", engine=engine)
-    assert enqueue_handoff("web-1", "web", "again", engine=engine) == first
+    first = _enqueue("web-1", "web", engine=engine)
+    assert _enqueue("web-1", "web", "again", engine=engine) == first
     assert len(waiting_handoffs(engine=engine)) == 1
 
 
@@ -59,7 +65,7 @@ def test_queue_order_and_position(engine: Engine) -> None:
 
 
 def test_take_and_close(engine: Engine) -> None:
-    handoff = enqueue_handoff("s", "hotline", engine=engine)
+    handoff = _enqueue("s", "hotline", engine=engine)
     taken = take_handoff(handoff.id, "operator:li", engine=engine)
     assert (taken.status, taken.taken_by) == ("taken", "operator:li")
     assert taken.taken_at is not None and taken.taken_at >= taken.created_at
@@ -72,22 +78,22 @@ def test_take_and_close(engine: Engine) -> None:
     assert open_handoff_for("s", engine=engine) is None
     with pytest.raises(InvalidTransition):
         close_handoff(handoff.id, engine=engine)
-    again = enqueue_handoff("s", "hotline", engine=engine)
+    again = _enqueue("s", "hotline", engine=engine)
     assert again.id != handoff.id and again.status == "waiting"
 
 
 def test_close_a_waiting_handoff(engine: Engine) -> None:
-    handoff = enqueue_handoff("gone", "web", engine=engine)
+    handoff = _enqueue("gone", "web", engine=engine)
     assert close_handoff(handoff.id, engine=engine).status == "closed"
     assert queue_position(handoff.id, engine=engine) is None
 
 
 def test_invalid_handoffs(engine: Engine) -> None:
     with pytest.raises(InvalidValue):
-        enqueue_handoff("s", "fax", engine=engine)
+        _enqueue("s", "fax", engine=engine)
     with pytest.raises(InvalidValue):
-        enqueue_handoff(" ", "web", engine=engine)
-    handoff = enqueue_handoff("s", "web", engine=engine)
+        _enqueue(" ", "web", engine=engine)
+    handoff = _enqueue("s", "web", engine=engine)
     with pytest.raises(InvalidValue):
         take_handoff(handoff.id, "", engine=engine)
     for call in (get_handoff, queue_position, close_handoff):
@@ -101,7 +107,7 @@ def test_concurrent_enqueue_of_one_sender_gives_one_handoff(engine: Engine) -> N
 
     def enqueue() -> None:
         barrier.wait()
-        results.append(enqueue_handoff("same", "web", engine=engine))
+        results.append(_enqueue("same", "web", engine=engine))
 
     threads = [threading.Thread(target=enqueue) for _ in range(4)]
     for t in threads:
@@ -113,7 +119,7 @@ def test_concurrent_enqueue_of_one_sender_gives_one_handoff(engine: Engine) -> N
 
 
 def test_two_operators_racing_one_wins(engine: Engine) -> None:
-    handoff = enqueue_handoff("s", "web", engine=engine)
+    handoff = _enqueue("s", "web", engine=engine)
     barrier = threading.Barrier(2)
     winners: list[str] = []
 

@@ -30,16 +30,24 @@ from sqlalchemy.exc import IntegrityError
 import records
 from records import (
     ConsentRequired,
-    Feedback,
-    Handoff,
     InvalidPhone,
     InvalidValue,
-    Referral,
+    NewConsultation,
+    NewFeedback,
+    NewHandoff,
+    NewReferral,
+    ReferralReceipt,
     UnknownVillage,
     outbox,
+    spool,
 )
 from records.config import REPO_ROOT
+from records.consultations import consultations_for_sender, get_consultation
+from records.db import create_schema, dispose_engines
+from records.forget import Forgotten
+from records.handoffs import get_handoff
 from records.schema import consultations, feedback, handoffs, metadata, referral_events, referrals
+from records.village_db import seed_villages
 
 PHONE = "13812345678"
 DESCRIPTION = "老板拖欠工资三个月，我的电话13812345678"
@@ -63,11 +71,11 @@ class SqliteOutage:
         self.path = path
         self.url = f"sqlite:///{path}"
         self.engine = records.get_engine(self.url)
-        records.create_schema(self.engine)
-        records.seed_villages(self.engine)
+        create_schema(self.engine)
+        seed_villages(self.engine)
 
     def down(self) -> None:
-        records.dispose_engines(self.url)
+        dispose_engines(self.url)
         for suffix in ("", "-wal", "-shm"):
             part = Path(f"{self.path}{suffix}")
             if part.exists():
@@ -82,7 +90,7 @@ class SqliteOutage:
                 part.rename(f"{self.path}{suffix}")
 
     def close(self) -> None:
-        records.dispose_engines(self.url)
+        dispose_engines(self.url)
 
 
 class Forwarder:
@@ -158,7 +166,7 @@ class PostgresOutage:
         with self.engine.begin() as conn:
             for table in reversed(metadata.sorted_tables):
                 conn.execute(table.delete())
-        records.seed_villages(self.engine)
+        seed_villages(self.engine)
 
     def down(self) -> None:
         self.forwarder.stop()
@@ -168,7 +176,7 @@ class PostgresOutage:
 
     def close(self) -> None:
         self.forwarder.stop()
-        records.dispose_engines(self.url)
+        dispose_engines(self.url)
 
 
 Outage = SqliteOutage | PostgresOutage
@@ -201,7 +209,7 @@ def _count(engine: Engine, table) -> int:  # noqa: ANN001 - a Table
 
 
 def _spool_lines(outbox_dir: Path) -> list[dict]:
-    path = outbox_dir / outbox.SPOOL_NAME
+    path = outbox_dir / spool.SPOOL_NAME
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
@@ -219,10 +227,10 @@ def _consult(engine: Engine, **overrides: object) -> str:
         "village": "城关镇石桥村",
     }
     values.update(overrides)
-    return outbox.log_consultation(engine=engine, **values)
+    return records.write(NewConsultation(**values), engine=engine).id  # type: ignore[arg-type]
 
 
-def _refer(engine: Engine, **overrides: object) -> Referral | outbox.PendingReferral:
+def _new_referral(**overrides: object) -> NewReferral:
     values: dict[str, object] = {
         "village": "城关镇石桥村",
         "contact_phone": "138 1234 5678",
@@ -231,19 +239,26 @@ def _refer(engine: Engine, **overrides: object) -> Referral | outbox.PendingRefe
         "topic": "劳动纠纷",
     }
     values.update(overrides)
-    return outbox.create_referral(engine=engine, **values)
+    return NewReferral(**values)  # type: ignore[arg-type]
 
 
-def _spool_a_conversation(engine: Engine) -> dict[str, object]:
+def _refer(engine: Engine, **overrides: object) -> ReferralReceipt:
+    return records.write(_new_referral(**overrides), engine=engine)
+
+
+def _spool_a_conversation(engine: Engine, sender: str = "wx-openid-42") -> dict[str, object]:
     """A consultation, a referral linked to it, two feedback clicks and a handoff, all spooled."""
-    cid = _consult(engine)
-    referral = _refer(engine, consultation_id=cid)
-    first = outbox.add_feedback(cid, "yes", engine=engine)
-    second = outbox.add_feedback(cid, "no", engine=engine)
-    handoff = outbox.enqueue_handoff("wx-openid-42", "wechat", f"请回电{PHONE}", engine=engine)
-    for result in (referral, first, second, handoff):
-        assert isinstance(result, outbox.Pending)
-    return {"cid": cid, "referral": referral, "handoff": handoff, "feedback": second}
+    cid = _consult(engine, sender_id=sender)
+    referral = _new_referral(consultation_id=cid)
+    handoff = NewHandoff(sender, "wechat", f"请回电{PHONE}")
+    receipts = [
+        records.write(referral, engine=engine),
+        records.write(NewFeedback(cid, "yes"), engine=engine),
+        records.write(NewFeedback(cid, "no"), engine=engine),
+        records.write(handoff, engine=engine),
+    ]
+    assert [(r.id, r.pending) for r in receipts] == [(referral.id, True), (cid, True), (cid, True), (handoff.id, True)]
+    return {"cid": cid, "referral": referral, "handoff": handoff}
 
 
 def _assert_conversation_stored_once(
@@ -262,10 +277,10 @@ def _assert_conversation_stored_once(
     assert stored.consultation_id == cid
     assert stored.created_at == pending_referral.created_at  # accepted time, not replay time
     assert (stored.contact_phone, stored.description) == (PHONE, DESCRIPTION)
-    assert records.get_consultation(cid, engine=engine).question == "工资被拖欠，电话138****5678"
+    assert get_consultation(cid, engine=engine).question == "工资被拖欠，电话138****5678"
     click = records.get_feedback(cid, engine=engine)
     assert click is not None and click.helpful is helpful  # the latest click wins
-    handoff = records.get_handoff(spooled["handoff"].id, engine=engine)
+    handoff = get_handoff(spooled["handoff"].id, engine=engine)
     assert handoff.created_at == spooled["handoff"].created_at
     assert handoff.reason == "请回电138****5678"
 
@@ -277,14 +292,14 @@ def test_wrappers_spool_and_return_ids_while_down(outage: Outage, outbox_dir: Pa
     outage.down()
     spooled = _spool_a_conversation(outage.engine)
     assert uuid.UUID(spooled["cid"])  # the id is returned although nothing was written
-    referral = spooled["referral"]
-    assert isinstance(referral, outbox.PendingReferral)
+    referral = records.write(_new_referral(village="石桥村"), engine=outage.engine)
+    assert referral.pending
     assert (referral.village, referral.adviser_name, referral.urgent) == (
         "城关镇石桥村",
         "周明华",
         False,
     )
-    assert outbox.pending_count() == 5
+    assert outbox.pending_count() == 6
     outage.up()
     assert _count(outage.engine, consultations) == 0  # nothing reached the database
 
@@ -294,10 +309,10 @@ def test_spool_keeps_only_what_the_database_would_get(
 ) -> None:
     sqlite_outage.down()
     _spool_a_conversation(sqlite_outage.engine)
-    spool = outbox_dir / outbox.SPOOL_NAME
-    assert stat.S_IMODE(spool.stat().st_mode) == 0o600
+    spool_file = outbox_dir / spool.SPOOL_NAME
+    assert stat.S_IMODE(spool_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(outbox_dir.stat().st_mode) == 0o700
-    text = spool.read_text(encoding="utf-8")
+    text = spool_file.read_text(encoding="utf-8")
     consultation, referral, _, _, handoff = (e["values"] for e in _spool_lines(outbox_dir))
     assert consultation["question"] == "工资被拖欠，电话138****5678"
     assert consultation["sender_hash"] == records.hash_sender("wx-openid-42")
@@ -324,24 +339,30 @@ def test_validation_errors_raise_and_spool_nothing(outage: Outage, outbox_dir: P
     with pytest.raises(InvalidValue):
         _consult(engine, id="not-a-uuid")
     with pytest.raises(InvalidValue):
-        outbox.add_feedback(str(uuid.uuid4()), "maybe", engine=engine)
+        records.write(NewFeedback(str(uuid.uuid4()), "maybe"), engine=engine)
     with pytest.raises(InvalidValue):
-        outbox.enqueue_handoff(" ", "web", engine=engine)
+        records.write(NewHandoff(" ", "web"), engine=engine)
+    with pytest.raises(InvalidValue):  # not a record at all
+        records.write({"sender_id": "s"}, engine=engine)  # type: ignore[call-overload]
     assert outbox.pending_count() == 0
-    assert not (outbox_dir / outbox.SPOOL_NAME).exists()
+    assert not (outbox_dir / spool.SPOOL_NAME).exists()
 
 
 def test_wrappers_write_directly_while_up(outage: Outage, outbox_dir: Path) -> None:
     engine = outage.engine
     cid = _consult(engine)
-    assert records.get_consultation(cid, engine=engine).village_id is not None
-    assert isinstance(_refer(engine, consultation_id=cid), Referral)
-    assert isinstance(outbox.add_feedback(cid, True, engine=engine), Feedback)
-    assert isinstance(outbox.enqueue_handoff("s1", "web", engine=engine), Handoff)
+    assert get_consultation(cid, engine=engine).village_id is not None
+    referral = _refer(engine, consultation_id=cid)
+    assert referral.pending is False
+    assert records.get_referral(referral.id, engine=engine).consultation_id == cid
+    assert records.write(NewFeedback(cid, True), engine=engine).pending is False
+    assert records.get_feedback(cid, engine=engine).helpful is True
+    handoff = records.write(NewHandoff("s1", "web"), engine=engine)
+    assert handoff.pending is False and get_handoff(handoff.id, engine=engine).status == "waiting"
     with pytest.raises(UnknownVillage):  # lookups still fail loudly when they can be checked
         _refer(engine, village="不存在村")
     assert outbox.pending_count() == 0
-    assert not (outbox_dir / outbox.SPOOL_NAME).exists()
+    assert not (outbox_dir / spool.SPOOL_NAME).exists()
 
 
 # --- replay ----------------------------------------------------------------------------------
@@ -362,21 +383,21 @@ def test_replay_lands_every_entry_once(outage: Outage) -> None:
 def test_crash_between_write_and_spool_truncation(outage: Outage, outbox_dir: Path) -> None:
     outage.down()
     spooled = _spool_a_conversation(outage.engine)
-    spool = outbox_dir / outbox.SPOOL_NAME
-    before_replay = spool.read_bytes()
+    spool_file = outbox_dir / spool.SPOOL_NAME
+    before_replay = spool_file.read_bytes()
     outage.up()
     assert outbox.replay(outage.engine) == 5
     # Meanwhile the resident clicked again and an operator took and closed the handoff.
-    assert isinstance(outbox.add_feedback(spooled["cid"], "yes", engine=outage.engine), Feedback)
+    assert records.write(NewFeedback(spooled["cid"], "yes"), engine=outage.engine).pending is False
     handoff_id = spooled["handoff"].id
     records.take_handoff(handoff_id, "operator:1", engine=outage.engine)
     records.close_handoff(handoff_id, engine=outage.engine)
     # A crash after the commits but before the spool was rewritten leaves the spool as it was.
-    spool.write_bytes(before_replay)
+    spool_file.write_bytes(before_replay)
     assert outbox.replay(outage.engine) == 5  # every entry "lands" again, as a no-op
     assert (outbox.pending_count(), outbox.rejected_count()) == (0, 0)
     _assert_conversation_stored_once(outage.engine, spooled, helpful=True)
-    assert records.get_handoff(handoff_id, engine=outage.engine).status == "closed"
+    assert get_handoff(handoff_id, engine=outage.engine).status == "closed"
     assert records.waiting_handoffs(engine=outage.engine) == []
 
 
@@ -385,10 +406,11 @@ def test_new_records_wait_behind_spooled_ones(outage: Outage) -> None:
     cid = _consult(outage.engine)
     outage.up()
     # The consultation is still spooled; the feedback on it must not fail with "unknown".
-    click = outbox.add_feedback(cid, "有帮助", engine=outage.engine)
-    assert isinstance(click, Feedback) and click.helpful is True
+    click = NewFeedback(cid, "有帮助")
+    assert records.write(click, engine=outage.engine).pending is False
     assert outbox.pending_count() == 0
-    assert records.get_feedback(cid, engine=outage.engine) == click
+    stored = records.get_feedback(cid, engine=outage.engine)
+    assert (stored.helpful, stored.created_at) == (True, click.created_at)
 
 
 def test_refused_entries_move_aside_and_do_not_block(
@@ -397,7 +419,7 @@ def test_refused_entries_move_aside_and_do_not_block(
     engine = sqlite_outage.engine
     sqlite_outage.down()
     lost = _refer(engine, village="不存在村")  # cannot be checked while the database is down
-    assert isinstance(lost, outbox.PendingReferral)
+    assert lost.pending
     assert (lost.village, lost.adviser_name) == ("不存在村", None)
     gone = str(uuid.uuid4())  # e.g. the consultation was deleted on request meanwhile
     unlinked = _refer(engine, consultation_id=gone)
@@ -405,36 +427,36 @@ def test_refused_entries_move_aside_and_do_not_block(
     sqlite_outage.up()
     assert outbox.replay(engine) == 2
     assert outbox.pending_count() == 0 and outbox.rejected_count() == 1
-    rejected = json.loads((outbox_dir / outbox.REJECTED_NAME).read_text(encoding="utf-8"))
+    rejected = json.loads((outbox_dir / spool.REJECTED_NAME).read_text(encoding="utf-8"))
     assert "UnknownVillage" in rejected["error"]
     assert json.loads(rejected["line"])["values"]["id"] == lost.id
     assert records.get_referral(unlinked.id, engine=engine).consultation_id is None
-    records.get_consultation(cid, engine=engine)
+    get_consultation(cid, engine=engine)
 
 
 def test_entries_land_only_in_their_database(sqlite_outage: SqliteOutage, tmp_path: Path) -> None:
     sqlite_outage.down()
     cid = _consult(sqlite_outage.engine)
     other = records.get_engine(f"sqlite:///{tmp_path / 'other.db'}")
-    records.create_schema(other)
-    records.seed_villages(other)
+    create_schema(other)
+    seed_villages(other)
     assert outbox.replay(other) == 0
     assert outbox.pending_count() == 1
     assert outbox.replay(other, any_database=True) == 1
-    records.get_consultation(cid, engine=other)
-    records.dispose_engines(str(other.url))
+    get_consultation(cid, engine=other)
+    dispose_engines(str(other.url))
 
 
 def test_torn_last_line_is_set_aside(sqlite_outage: SqliteOutage, outbox_dir: Path) -> None:
     outbox_dir.mkdir(mode=0o700)
-    (outbox_dir / outbox.SPOOL_NAME).write_bytes(b'{"v": 1, "entry": "cut by a cra')
+    (outbox_dir / spool.SPOOL_NAME).write_bytes(b'{"v": 1, "entry": "cut by a cra')
     sqlite_outage.down()
     cid = _consult(sqlite_outage.engine)
     assert outbox.pending_count() == 1
     sqlite_outage.up()
     assert outbox.replay(sqlite_outage.engine) == 1
     assert (outbox.pending_count(), outbox.rejected_count()) == (0, 1)
-    records.get_consultation(cid, engine=sqlite_outage.engine)
+    get_consultation(cid, engine=sqlite_outage.engine)
 
 
 def test_init_db_replays(sqlite_outage: SqliteOutage) -> None:
@@ -443,7 +465,7 @@ def test_init_db_replays(sqlite_outage: SqliteOutage) -> None:
     sqlite_outage.up()
     assert records.init_db(sqlite_outage.engine) == 0
     assert outbox.pending_count() == 0
-    records.get_consultation(cid, engine=sqlite_outage.engine)
+    get_consultation(cid, engine=sqlite_outage.engine)
 
 
 def test_background_replayer(sqlite_outage: SqliteOutage) -> None:
@@ -459,7 +481,7 @@ def test_background_replayer(sqlite_outage: SqliteOutage) -> None:
     finally:
         outbox.stop_replayer(timeout=10)
     assert outbox.pending_count() == 0 and not thread.is_alive()
-    stored = records.consultations_for_sender("wx-openid-42", engine=sqlite_outage.engine)
+    stored = consultations_for_sender("wx-openid-42", engine=sqlite_outage.engine)
     assert {c.id for c in stored} == set(cids)
 
 
@@ -473,7 +495,7 @@ def test_is_unavailable_tells_outages_from_bad_data(sqlite_outage: SqliteOutage)
     assert not outbox.is_unavailable(UnknownVillage("x"))
     sqlite_outage.down()
     with pytest.raises(Exception) as down:  # noqa: B017 - whatever the driver raises
-        records.get_consultation(cid, engine=engine)
+        get_consultation(cid, engine=engine)
     assert outbox.is_unavailable(down.value)
 
 
@@ -483,9 +505,8 @@ def test_is_unavailable_tells_outages_from_bad_data(sqlite_outage: SqliteOutage)
 def _spool_from_child(url: str, tag: str, n: int) -> None:
     engine = records.get_engine(url)
     for i in range(n):
-        outbox.log_consultation(
-            sender_id=tag, channel="web", question=f"{tag}-{i}", outcome="answered", engine=engine
-        )
+        new = NewConsultation(sender_id=tag, channel="web", question=f"{tag}-{i}", outcome="answered")
+        records.write(new, engine=engine)
 
 
 def _questions(engine: Engine) -> list[str]:
@@ -524,7 +545,7 @@ def _spool_to_fresh_outages(directory: Path, n: int) -> None:
 
 def test_appends_during_replay_are_not_lost(tmp_path: Path) -> None:
     target = records.get_engine(f"sqlite:///{tmp_path / 'target.db'}")
-    records.create_schema(target)
+    create_schema(target)
     child = multiprocessing.get_context("fork").Process(
         target=_spool_to_fresh_outages, args=(tmp_path, 200)
     )
@@ -536,7 +557,7 @@ def test_appends_during_replay_are_not_lost(tmp_path: Path) -> None:
     outbox.replay(target, any_database=True)
     assert outbox.pending_count() == 0
     assert sorted(_questions(target)) == sorted(f"d{i}-0" for i in range(200))
-    records.dispose_engines(str(target.url))
+    dispose_engines(str(target.url))
 
 
 def test_replay_killed_midway_then_resumed(sqlite_outage: SqliteOutage) -> None:
@@ -570,45 +591,114 @@ def test_closed_postgres_port_spools_then_lands_in_the_real_server(pg_schema_url
     down = create_engine(CLOSED_PG_URL)
     cid = _consult(down, village="城关镇石桥村")
     referral = _refer(down, consultation_id=cid, urgent=True)
-    assert isinstance(referral, outbox.PendingReferral) and referral.urgent
-    handoff = outbox.enqueue_handoff("s2", "hotline", engine=down)
-    assert isinstance(handoff, outbox.PendingHandoff)
+    assert referral.pending and referral.urgent
+    handoff = records.write(NewHandoff("s2", "hotline"), engine=down)
+    assert handoff.pending
     assert outbox.pending_count() == 3
     real = PostgresOutage(pg_schema_url)  # the emptied, seeded test schema
     try:
         assert outbox.replay(real.engine) == 0  # spooled for another URL
         assert outbox.replay(real.engine, any_database=True) == 3
         assert records.get_referral(referral.id, engine=real.engine).consultation_id == cid
-        assert records.get_handoff(handoff.id, engine=real.engine).sender_id == "s2"
+        assert get_handoff(handoff.id, engine=real.engine).sender_id == "s2"
     finally:
         real.close()
         down.dispose()
 
 
-# --- the id= parameter -----------------------------------------------------------------------
+# --- ids chosen when the record is made ----------------------------------------------------
 
 
-def test_writing_with_the_same_id_twice_is_a_no_op(engine: Engine) -> None:
-    cid, rid, hid = (str(uuid.uuid4()) for _ in range(3))
+def test_writing_the_same_record_twice_is_a_no_op(engine: Engine) -> None:
+    consultation = NewConsultation(sender_id="s", channel="web", question="q", outcome="faq")
+    referral = _new_referral(contact_phone=PHONE, description="d", consultation_id=consultation.id)
+    handoff = NewHandoff("s", "web")
     for attempt in range(2):
-        assert (
-            records.log_consultation(
-                id=cid, sender_id="s", channel="web", question="q", outcome="faq", engine=engine
-            )
-            == cid
-        )
-        referral = records.create_referral(
-            id=rid,
-            village="城关镇石桥村",
-            contact_phone=PHONE,
-            description="d",
-            consent=True,
-            consultation_id=cid,
-            engine=engine,
-        )
-        handoff = records.enqueue_handoff("s", "web", id=hid, engine=engine)
+        assert records.write(consultation, engine=engine).id == consultation.id
+        assert records.write(referral, engine=engine).id == referral.id
+        assert records.write(handoff, engine=engine).id == handoff.id
         if attempt == 0:
-            records.close_handoff(hid, engine=engine)  # the second call must not queue it again
-    assert (referral.id, handoff.id, handoff.status) == (rid, hid, "closed")
+            records.close_handoff(handoff.id, engine=engine)  # the second write must not queue it again
+    assert get_handoff(handoff.id, engine=engine).status == "closed"
     counts = [_count(engine, t) for t in (consultations, referrals, referral_events, handoffs)]
     assert counts == [1, 1, 1, 1]
+
+
+# --- deletion on request -------------------------------------------------------------------
+
+
+def test_forget_sender_also_empties_the_spool(outage: Outage) -> None:
+    other_id = _consult(outage.engine, sender_id="someone-else")  # stored while the database is up
+    stored_id = _consult(outage.engine)  # stored; a spooled click on it must go too
+    outage.down()
+    spooled = _spool_a_conversation(outage.engine)
+    records.write(NewFeedback(stored_id, "no"), engine=outage.engine)
+    kept = records.write(NewHandoff("someone-else", "web"), engine=outage.engine)
+    outage.up()
+    gone = records.forget_sender("wx-openid-42", engine=outage.engine)
+    # 2 consultations (1 stored, 1 spooled), 3 clicks and the handoff spooled; the referral stays.
+    assert gone == Forgotten(consultations=2, feedback=3, handoffs=1, spooled=5)
+    assert outbox.pending_count() == 2
+    assert outbox.replay(outage.engine) == 2
+    assert consultations_for_sender("wx-openid-42", engine=outage.engine) == []
+    assert records.open_handoff_for("wx-openid-42", engine=outage.engine) is None
+    assert records.get_referral(spooled["referral"].id, engine=outage.engine).consultation_id is None
+    assert [h.id for h in records.waiting_handoffs(engine=outage.engine)] == [kept.id]
+    assert get_consultation(other_id, engine=outage.engine).id == other_id
+    assert outbox.rejected_count() == 0
+
+
+def test_cli_forget_prints_what_was_deleted(sqlite_outage: SqliteOutage, outbox_dir: Path) -> None:
+    _consult(sqlite_outage.engine)
+    sqlite_outage.down()
+    _consult(sqlite_outage.engine)
+    records.write(NewHandoff("wx-openid-42", "web"), engine=sqlite_outage.engine)
+    sqlite_outage.up()
+    command = [sys.executable, "-m", "records", "forget", "--sender", "wx-openid-42", "--url", sqlite_outage.url]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "deleted 2 consultations, 0 feedback, 1 handoffs (2 of them from the outbox)"
+    assert outbox.pending_count() == 0
+    assert consultations_for_sender("wx-openid-42", engine=sqlite_outage.engine) == []
+    refused = subprocess.run([*command[:4], "--url", sqlite_outage.url], cwd=REPO_ROOT, env=env, capture_output=True)
+    assert refused.returncode == 2 and b"--sender" in refused.stderr
+    sqlite_outage.down()
+    down = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    assert down.returncode == 1 and "nothing deleted: the database is unavailable" in down.stderr
+
+
+# --- spool lines written by the previous version ----------------------------------------------
+
+
+def test_lines_spooled_by_the_previous_version_replay(sqlite_outage: SqliteOutage, outbox_dir: Path) -> None:
+    """The spool format did not change: rows prepared by the old prepare_* functions still land."""
+    cid, rid, hid = (str(uuid.uuid4()) for _ in range(3))
+    at = "2026-11-30T08:00:00.123456+00:00"
+    old_values = {
+        "consultation": {
+            "id": cid, "created_at": at, "channel": "wechat", "sender_hash": records.hash_sender("wx-openid-42"),
+            "topic": "劳动纠纷", "question": "工资被拖欠，电话138****5678", "articles": ["劳动合同法-30"],
+            "outcome": "referred", "confidence": 0.7, "village": "城关镇石桥村",
+        },
+        "referral": {
+            "id": rid, "created_at": at, "village": "城关镇石桥村", "adviser_id": None, "consultation_id": cid,
+            "contact_phone": PHONE, "description": DESCRIPTION, "summary": "老板拖欠工资三个月，我的电话138****5678",
+            "topic": "劳动纠纷", "urgent": False, "consent": True, "by": "resident",
+        },
+        "feedback": {"consultation_id": cid, "helpful": False, "created_at": at},
+        "handoff": {"id": hid, "sender_id": "wx-openid-42", "channel": "wechat", "reason": None, "created_at": at},
+    }
+    target = sqlite_outage.engine.url.render_as_string(hide_password=True)
+    outbox_dir.mkdir(mode=0o700)
+    lines = [
+        {"v": 1, "entry": str(uuid.uuid4()), "kind": kind, "db": target, "spooled_at": at, "values": values}
+        for kind, values in old_values.items()
+    ]
+    (outbox_dir / spool.SPOOL_NAME).write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
+    assert outbox.replay(sqlite_outage.engine) == 4
+    assert (outbox.pending_count(), outbox.rejected_count()) == (0, 0)
+    assert get_consultation(cid, engine=sqlite_outage.engine).question == "工资被拖欠，电话138****5678"
+    referral = records.get_referral(rid, engine=sqlite_outage.engine)
+    assert (referral.consultation_id, referral.adviser_name, referral.created_at.isoformat()) == (cid, "周明华", at)
+    assert records.get_feedback(cid, engine=sqlite_outage.engine).helpful is False
+    assert get_handoff(hid, engine=sqlite_outage.engine).status == "waiting"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from records import InvalidPhone, is_valid_phone, normalize_phone, parse_phone
+from records import InvalidPhone, normalize_phone
+from records.phone import is_valid_phone, parse_phone
 
 VALID = [
     ("13812345678", "mobile", "13812345678"),

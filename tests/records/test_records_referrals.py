@@ -9,25 +9,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
+import records
 from records import (
-    REFERRAL_STATUSES,
-    TRANSITIONS,
     ConsentRequired,
     InvalidPhone,
     InvalidTransition,
     InvalidValue,
-    Referral,
+    NewConsultation,
+    NewReferral,
     UnknownAdviser,
     UnknownConsultation,
     UnknownReferral,
     UnknownVillage,
-    create_referral,
     get_referral,
-    log_consultation,
     referral_history,
     referrals_for_adviser,
     transition,
 )
+from records.referrals import TRANSITIONS, Referral
+from records.schema import REFERRAL_STATUSES
 
 DESCRIPTION = "老板拖欠工资三个月，我的电话13812345678，身份证110101199003071234"
 
@@ -41,7 +41,12 @@ def _refer(engine: Engine, **overrides: object) -> Referral:
         "topic": "labor",
     }
     values.update(overrides)
-    return create_referral(engine=engine, **values)  # type: ignore[arg-type]
+    receipt = records.write(NewReferral(**values), engine=engine)  # type: ignore[arg-type]
+    stored = get_referral(receipt.id, engine=engine)
+    assert receipt == records.ReferralReceipt(
+        stored.id, pending=False, village=stored.village, adviser_name=stored.adviser_name, urgent=stored.urgent
+    )
+    return stored
 
 
 def test_create_referral(
@@ -74,9 +79,8 @@ def test_village_by_id_name_and_adviser_override(
 
 
 def test_links_to_a_consultation(engine: Engine) -> None:
-    cid = log_consultation(
-        sender_id="u", channel="wechat", question="欠薪", outcome="referred", engine=engine
-    )
+    consultation = NewConsultation(sender_id="u", channel="wechat", question="欠薪", outcome="referred")
+    cid = records.write(consultation, engine=engine).id
     assert _refer(engine, consultation_id=cid).consultation_id == cid
     with pytest.raises(UnknownConsultation):
         _refer(engine, consultation_id="missing")

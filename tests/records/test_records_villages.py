@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import Engine
 
 import records
-from records import InvalidPhone, InvalidValue, Village, load_villages, match_village
+from records import InvalidPhone, InvalidValue, UnknownVillage, match_village
+from records.village_db import resolve_village
+from records.villages import Village, find_village, load_villages
 
 HEADER = "village,township,adviser_name,adviser_phone\n"
 
@@ -136,8 +138,8 @@ def test_load_validates_the_csv(tmp_path: Path) -> None:
 
 
 def test_seed_is_idempotent(empty_engine: Engine) -> None:
-    assert records.seed_villages(empty_engine) == 30
-    assert records.seed_villages(empty_engine) == 0
+    assert records.village_db.seed_villages(empty_engine) == 30
+    assert records.village_db.seed_villages(empty_engine) == 0
     villages = records.list_villages(empty_engine)
     assert len(villages) == 30
     advisers = records.list_advisers(empty_engine)
@@ -154,13 +156,30 @@ def test_seed_updates_advisers(empty_engine: Engine) -> None:
         Village("团结村", "新城镇", "甲", "13800000001"),
         Village("胜利村", "新城镇", "甲", "13800000001"),
     ]
-    records.seed_villages(empty_engine, county)
+    records.village_db.seed_villages(empty_engine, county)
     moved = [county[0], Village("胜利村", "新城镇", "乙", "13800000002")]
-    assert records.seed_villages(empty_engine, moved) == 0
+    assert records.village_db.seed_villages(empty_engine, moved) == 0
     renamed = [Village("团结村", "新城镇", "甲某", "13800000001"), moved[1]]
-    records.seed_villages(empty_engine, renamed)
+    records.village_db.seed_villages(empty_engine, renamed)
     advisers = {a.name: a.villages for a in records.list_advisers(empty_engine)}
     assert advisers == {"甲某": ("新城镇团结村",), "乙": ("新城镇胜利村",)}
+
+
+@pytest.mark.parametrize(
+    ("key", "label"), [("城关镇石桥村", "城关镇石桥村"), ("石桥村", "城关镇石桥村"), (" 渡口村 ", "河口镇渡口村")]
+)
+def test_one_lookup_for_the_list_and_the_table(engine: Engine, key: str, label: str) -> None:
+    listed = find_village(key, load_villages())
+    with records.db.transaction(engine, write=False) as conn:
+        row = resolve_village(conn, key)
+        assert resolve_village(conn, row.id) == row
+        for missing in ("新华村", "不存在村", 9999):  # ambiguous, unknown, no such id
+            with pytest.raises(UnknownVillage):
+                resolve_village(conn, missing)
+    assert listed.label == row.label == label
+    assert (listed.name, listed.township, listed.adviser_name) == (row.name, row.township, row.adviser_name)
+    with pytest.raises(UnknownVillage, match="ambiguous"):
+        find_village("新华村", load_villages())
 
 
 def test_init_db_creates_and_seeds(db_url: str) -> None:
@@ -168,4 +187,4 @@ def test_init_db_creates_and_seeds(db_url: str) -> None:
     assert records.init_db(engine) in (0, 30)
     assert records.init_db(engine) == 0
     assert len(records.list_villages(engine)) == 30
-    records.dispose_engines()
+    records.db.dispose_engines()
