@@ -1,22 +1,15 @@
 """Rules that decide how a question is handled, besides what the search finds.
 
 They are deliberately plain keyword and number checks: they must be predictable for the legal-aid
-staff who review them, and a missed emergency costs far more than an extra 110 reminder.
+staff who review them. The emergency rules themselves live in ``safety/`` (shared with the Rasa NLU
+component); a missed emergency costs far more than an extra 110 reminder.
 """
 
 from __future__ import annotations
 
 import re
 
-# Danger happening now. The NLU has an `emergency` intent; this is the safety net behind it.
-_EMERGENCY = re.compile(
-    r"(正在|现在|马上|就要|要|想)[^，。,.!?！？]{0,6}(打死|杀了?我|砍我|捅我|弄死|掐死|放火|烧死)"
-    r"|(拿|持|举)着?(刀|斧头|棍子|枪)"
-    r"|不想活|想死|自杀|轻生|跳楼|喝农药|割腕|活不下去"
-    r"|(流了?很多血|大出血|昏迷|晕过去|没(有)?呼吸|快不行了)"
-    r"|救命"
-)
-_DOMESTIC = re.compile(r"(老公|丈夫|老婆|妻子|男人|媳妇|爸|妈|家暴|儿子|女儿|公公|婆婆|对象|男朋友|女朋友)")
+import safety
 
 # Matters a chatbot should not settle alone: courts, crime, large sums.
 _LITIGATION = re.compile(r"起诉|打官司|上诉|开庭|判决|立案|律师函|仲裁|申诉|再审|执行|强制执行")
@@ -25,12 +18,10 @@ _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万|千|百)?\s*(元|块|万)")
 LARGE_SUM_YUAN = 100_000
 
 
+# Danger happening now: the same rules as the NLU component (safety/), kept here as the safety net
+# inside action_answer_question.
 def is_emergency(text: str) -> bool:
-    return bool(_EMERGENCY.search(text))
-
-
-def is_domestic(text: str) -> bool:
-    return bool(_DOMESTIC.search(text)) or "家暴" in text
+    return safety.is_emergency(text)
 
 
 def largest_amount(text: str) -> float:
@@ -54,9 +45,3 @@ def complexity_reasons(text: str) -> list[str]:
         reasons.append("涉及金额较大")
     return reasons
 
-
-_SELF_HARM = re.compile(r"不想活|想死|自杀|轻生|跳楼|喝农药|割腕|活不下去|了结自己")
-
-
-def is_self_harm(text: str) -> bool:
-    return bool(_SELF_HARM.search(text))

@@ -56,6 +56,9 @@ train() {
     trap "rm -rf '$tmp'" EXIT
     start=$SECONDS
     log "training $key (inputs changed or no cached model)"
+    # config.yml names custom components (rasa_components.*) by module path: importable from the repo
+    # root also when RASA_PROJECT_DIR is elsewhere.
+    export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
     (cd "$PROJECT" && "$VENV/bin/rasa" train --data bot --domain domain.yml --config config.yml \
         --out "$tmp" --fixed-model-name "$key")
     mv -f "$tmp/$key.tar.gz" "$MODELS/$key.tar.gz"

@@ -180,18 +180,49 @@ def test_village_phone_and_description_are_validated(db):
 
 
 def test_emergency_gets_110_first_and_alerts_an_operator(db):
-    tracker = recorded("emergency")
+    tracker = recorded("emergency")  # 我老公现在拿着刀要砍我，救命 (recorded before the NLU set kinds)
     messages, events = run(ActionEmergency(), tracker)
-    assert "110" in messages[0]["text"] and "120" in messages[0]["text"]
-    assert "12338" in messages[1]["text"]
+    assert messages[0]["text"].startswith("🚨 马上拨打 110、12338")
+    assert "保护令" in messages[1]["text"]
+    assert [b["payload"] for b in messages[2]["buttons"]] == ["/affirm", "/deny"]
     assert slots(events) == {"referral_urgent": True, "referral_offered": True}
-    assert [h.sender_id for h in records.waiting_handoffs(engine=db)] == [tracker.sender_id]
+    handoffs = records.waiting_handoffs(engine=db)
+    assert [h.sender_id for h in handoffs] == [tracker.sender_id]
     assert rows(db, consultations)[0]["outcome"] == "emergency"
+
+
+def with_kinds(name: str, text: str, kinds: list[str]) -> Tracker:
+    """A recorded tracker whose latest message carries the NLU component's emergency_kind entities."""
+    tracker = recorded(name, text=text)
+    tracker.latest_message["entities"] = [
+        {"entity": "emergency_kind", "value": k, "extractor": "EmergencyDetector"} for k in kinds
+    ]
+    return tracker
+
+
+@pytest.mark.parametrize(
+    ("kinds", "first", "advice"),
+    [
+        (["fire_trapped"], "🚨 马上拨打 119、120", "湿布"),
+        (["traffic", "medical"], "🚨 马上拨打 122、120", "双闪"),
+        (["self_harm"], "🚨 马上拨打 110、120、12356", "别一个人待着"),
+        (["gas_leak"], "🚨 马上拨打 119", "阀门"),
+    ],
+)
+def test_emergency_numbers_follow_the_kinds_the_nlu_found(db, kinds, first, advice):
+    messages, _ = run(ActionEmergency(), with_kinds("emergency", "快来人", kinds))
+    assert messages[0]["text"].startswith(first)
+    assert advice in messages[1]["text"]
+
+
+def test_emergency_the_rules_cannot_name_still_gets_110_and_120(db):
+    messages, _ = run(ActionEmergency(), recorded("emergency", text="我这边出了点状况"))
+    assert messages[0]["text"].startswith("🚨 马上拨打 110、120")
 
 
 def test_emergency_inside_a_legal_question_is_caught_by_the_safety_net(db):
     messages, _ = run(ActionAnswerQuestion(), recorded("wage_question", text="我不想活了，老板欠钱不给"))
-    assert "110" in messages[0]["text"]
+    assert messages[0]["text"].startswith("🚨 马上拨打 110、120、12356")
 
 
 def test_handoff_pauses_the_conversation_and_queues_it(db):

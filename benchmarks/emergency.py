@@ -1,0 +1,166 @@
+"""Emergency detection: recall and false-alarm rate per kind, on the dev and held-out parts.
+
+    .venv/bin/python benchmarks/emergency.py [--nlu]
+
+Every message of the emergency test set (tests/safety/data/, dev and held-out parts) at three
+levels: the rules alone, ``safety.detect`` (the rules, and the learned score when they find nothing),
+and with ``--nlu`` the trained Rasa model. An emergency counts as caught when the numbers given
+include the ones its kind needs (119 for a fire, 122 and 120 for a traffic accident with injuries,
+…); a non-emergency counts as a false alarm when any number is given. Also the false-alarm rate on
+the real laypeople's legal questions of STARD and the LeCoQA FAQ shipped in knowledge/data (none
+of them reports a danger happening now).
+
+``--nlu`` also sends every message through the real trained Rasa model (``/model/parse`` of a Rasa
+server started as the e2e tests do): the NLU component plus the DIET classifier's own ``emergency``
+intent. A message the classifier calls an emergency without kinds gets 110 / 120 from the action.
+
+Writes docs/benchmarks/emergency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
+
+import safety  # noqa: E402
+from safety.emergency import UNSPECIFIED  # noqa: E402
+from tests.safety.emergency_sets import PARTS, REQUIRED, Example, load  # noqa: E402
+
+OUT = REPO / "docs" / "benchmarks" / "emergency.json"
+REAL_QUESTIONS = [
+    *sorted((REPO / "knowledge" / "data" / "eval").glob("stard_*.jsonl")),
+    REPO / "knowledge" / "data" / "faq" / "lecoqa_train.jsonl",
+]
+
+Numbers = Callable[[str], tuple[str, ...]]
+
+
+def rules_numbers(text: str) -> tuple[str, ...]:
+    detection = safety.detect(text)
+    return () if detection.learned else detection.numbers
+
+
+def detect_numbers(text: str) -> tuple[str, ...]:
+    return safety.detect(text).numbers
+
+
+def scores(numbers: Numbers, part: str) -> dict:
+    """Per kind: recall of the emergencies (right numbers) and false-alarm rate of the others."""
+    result: dict = {"emergencies": {}, "non_emergencies": {}, "missed": [], "false_alarms": []}
+    emergencies: list[Example] = load(True, part)
+    for kind in [*REQUIRED, "all"]:
+        group = [e for e in emergencies if kind in (e.kind, "all")]
+        caught = [e for e in group if e.caught_by(numbers(e.text))]
+        flagged = [e for e in group if numbers(e.text)]
+        result["emergencies"][kind] = {
+            "n": len(group), "recall": round(len(caught) / len(group), 3) if group else None,
+            "flagged": round(len(flagged) / len(group), 3) if group else None,
+        }
+    result["missed"] = [[e.kind, e.text, list(numbers(e.text))] for e in emergencies
+                        if not e.caught_by(numbers(e.text))]
+    others = load(False, part)
+    for kind in [*sorted({e.kind for e in others}), "all"]:
+        group = [e for e in others if kind in (e.kind, "all")]
+        alarms = [e for e in group if numbers(e.text)]
+        result["non_emergencies"][kind] = {"n": len(group), "false_alarm_rate": round(len(alarms) / len(group), 3)}
+    result["false_alarms"] = [[e.kind, e.text, list(numbers(e.text))] for e in others if numbers(e.text)]
+    return result
+
+
+def real_questions(numbers: Numbers) -> dict:
+    questions = sorted({json.loads(line)["question"] for path in REAL_QUESTIONS
+                        for line in path.read_text(encoding="utf-8").splitlines() if line.strip()})
+    alarms = [q for q in questions if numbers(q)]
+    return {"n": len(questions), "false_alarm_rate": round(len(alarms) / len(questions), 4), "false_alarms": alarms}
+
+
+def detect_latency_us() -> float:
+    texts = [e.text for part in PARTS for emergency in (True, False) for e in load(emergency, part)]
+    samples = []
+    for text in texts:
+        started = time.perf_counter()
+        safety.detect(text)
+        samples.append((time.perf_counter() - started) * 1e6)
+    return round(statistics.median(samples), 1)
+
+
+def nlu_numbers_from(stack) -> Numbers:  # noqa: ANN001 - e2e_stack.Stack, imported lazily
+    from e2e_stack import post_json
+
+    cache: dict[str, tuple[str, ...]] = {}
+
+    def numbers(text: str) -> tuple[str, ...]:
+        if text not in cache:
+            status, body = post_json(f"{stack.base_url}/model/parse", {"text": text})
+            if status != 200:
+                raise RuntimeError(f"/model/parse answered {status}: {body[:200]}")
+            parsed = json.loads(body)
+            kinds = [e["value"] for e in parsed.get("entities", []) if e["entity"] == "emergency_kind"]
+            if kinds:
+                cache[text] = safety.numbers_for(kinds)
+            elif parsed["intent"]["name"] == "emergency":
+                cache[text] = safety.numbers_for([UNSPECIFIED])
+            else:
+                cache[text] = ()
+        return cache[text]
+
+    return numbers
+
+
+def run_nlu() -> tuple[dict, dict]:
+    from e2e_stack import Stack, base_env, free_ports, start_stack, stop_server
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log_dir = Path(tmp)
+        env = base_env(f"sqlite:///{log_dir / 'legal.db'}")
+        action_port, rasa_port = free_ports(2)
+        stack = Stack.local(rasa_port, action_port, env["LEGAL_DB_URL"], log_dir)
+        try:
+            start_stack(stack, env, action_port, rasa_port)
+            numbers = nlu_numbers_from(stack)
+            return {part: scores(numbers, part) for part in PARTS}, real_questions(numbers)
+        finally:
+            for server in reversed(stack.servers):
+                stop_server(server)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nlu", action="store_true", help="also through the trained Rasa NLU (starts the servers)")
+    args = parser.parse_args()
+    levels = {"rules": rules_numbers, "rules_and_score": detect_numbers}
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "levels": {name: {part: scores(numbers, part) for part in PARTS} for name, numbers in levels.items()},
+        "real_questions": {name: real_questions(numbers) for name, numbers in levels.items()},
+        "detect_latency_p50_us": detect_latency_us(),
+    }
+    if args.nlu:
+        result["levels"]["nlu"], result["real_questions"]["nlu"] = run_nlu()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    for level, by_part in result["levels"].items():
+        for part, score in by_part.items():
+            e, n = score["emergencies"]["all"], score["non_emergencies"]["all"]
+            print(f"{level:15} {part:7} recall {e['recall']:.3f} (n={e['n']})  "
+                  f"false alarms {n['false_alarm_rate']:.3f} (n={n['n']})")
+            print("        recall per kind: " + ", ".join(
+                f"{k} {r['recall']} ({r['n']})" for k, r in score["emergencies"].items() if k != "all"))
+            print("        false alarms per kind: " + ", ".join(
+                f"{k} {r['false_alarm_rate']} ({r['n']})" for k, r in score["non_emergencies"].items() if k != "all"))
+    for level, real in result["real_questions"].items():
+        print(f"{level} on real legal questions: false alarms {real['false_alarm_rate']} (n={real['n']})")
+    print(f"detect latency p50 {result['detect_latency_p50_us']} µs; wrote {OUT.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU graph components (imported by the Rasa server from the repo root, ``.venv-rasa``)."""

@@ -1,0 +1,357 @@
+"""Emergency detection: which danger a message reports, and which numbers to call first.
+
+Plain, reviewable rules (legal-aid staff read this file): for each kind of danger a list of trigger
+patterns, applied to the normalised text (see ``normalise.py``). A trigger counts unless
+
+* it is negated (没着火, 没人受伤, 火已经灭了), or
+* the message frames it as something else — a legal question (赔不赔, 能起诉吗, 归谁, 判了), the past
+  (去年, 上个月, 以前), a hypothetical (如果, 万一) or news (新闻, 听说) — and nothing says it is
+  happening now (正在, 还在, 刚刚, 救命, 快来人, 今晚…).
+
+Some triggers are *strong*: a first-person wish to die, 救命, a call for the police. They count even
+inside a legal question (我想死 老公出轨 能离婚吗) and are only cancelled by negation. A missed
+emergency costs far more than an extra 110 reminder, so when in doubt the rules fire.
+
+Pure Python with no project or third-party imports: the Rasa NLU component and the action server
+both use it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from safety import score
+from safety.normalise import normalise
+
+# ---------------------------------------------------------------------------------------------
+# Kinds and their numbers, most urgent number first.
+# ---------------------------------------------------------------------------------------------
+FIRE = "fire"  # 119
+FIRE_TRAPPED = "fire_trapped"  # fire with people inside, trapped or hurt: 119 + 120
+MEDICAL = "medical"  # 120
+VIOLENCE = "violence"  # violence, threats, crime in progress: 110
+DOMESTIC = "domestic"  # violence at home: 110 + 12338 (women's and children's rights line)
+SELF_HARM = "self_harm"  # 110 / 120 + 12356 (national psychological assistance hotline)
+DROWNING = "drowning"  # 110 + 120
+GAS_POISONING = "gas_poisoning"  # carbon monoxide / gas poisoning: 120
+GAS_LEAK = "gas_leak"  # gas leak: 119
+TRAFFIC = "traffic"  # traffic accident with injuries: 122 + 120
+UNSPECIFIED = "unspecified"  # 救命 / 救救我 without saying what: 110 + 120
+
+NUMBERS: dict[str, tuple[str, ...]] = {
+    SELF_HARM: ("110", "120", "12356"),
+    FIRE_TRAPPED: ("119", "120"),
+    FIRE: ("119",),
+    GAS_LEAK: ("119",),
+    GAS_POISONING: ("120",),
+    DROWNING: ("110", "120"),
+    TRAFFIC: ("122", "120"),
+    DOMESTIC: ("110", "12338"),
+    VIOLENCE: ("110",),
+    MEDICAL: ("120",),
+    UNSPECIFIED: ("110", "120"),
+}
+# Order in which kinds (and so their numbers) are listed when a message reports several.
+KINDS: tuple[str, ...] = tuple(NUMBERS)
+# For the operator queue and the statistics (staff read these).
+KIND_NAMES: dict[str, str] = {
+    SELF_HARM: "自伤自杀", FIRE_TRAPPED: "火灾有人被困", FIRE: "火灾", GAS_LEAK: "燃气泄漏",
+    GAS_POISONING: "煤气中毒", DROWNING: "溺水", TRAFFIC: "交通事故伤人", DOMESTIC: "家庭暴力",
+    VIOLENCE: "暴力威胁", MEDICAL: "急病受伤", UNSPECIFIED: "未说明的危险",
+}
+
+# ---------------------------------------------------------------------------------------------
+# Triggers per kind. Each entry is a regular expression on the normalised text.
+# ---------------------------------------------------------------------------------------------
+_WEAPON = (
+    r"(刀|菜刀|砍刀|斧头|斧子|棍|棒|枪|锄头|镰刀|砖|钢管|铁锹|铁棍|剪刀|汽油|锤|酒瓶|瓶子|硫酸|钢筋|扁担|叉)"
+)
+_PERSON = (
+    r"(我|人|他|她|咱|孩子|娃|小孩|老人|全家|一家|弟|妹|哥|姐|爸|妈|爹|娘|儿|女|孙|老板|老师|邻居|大爷|"
+    r"大妈|老婆|老公|媳妇|男人|闺女|朋友|同学|工友|司机)"
+)
+_HURT_VERB = r"(打|砍|杀|捅|揍|捶|掐|踢|踹|砸|勒|抽|刺|扎|锤|削)"
+# 打 that is not violence: 打工, 打官司, 打电话, 打牌…
+_NOT_HITTING = r"(?![工官牌电扫听算开球针游麻车印卡折包款钱井字招量理交水饭猎鱼伞气仗听])"
+_FAMILY = (
+    r"(老公|丈夫|老婆|妻子|媳妇|男人|女人|那口子|我爸|我妈|爸爸|妈妈|后爸|后妈|继父|继母|儿子|女儿|闺女|"
+    r"婆婆|公公|公婆|婆家|娘家|男朋友|女朋友|对象|前夫|前妻|女婿|儿媳|老汉|爹|我娘|老头子|老太婆|"
+    r"孩子他爸|孩子爸|娃他爹|娃他爸|家暴)"
+)
+_INJURED = (
+    r"(血|受伤|伤了|伤着|重伤|断了|动不了|不动|不说话|躺|倒地|倒在|起不来|站不起来|压(在|住|着)|卡(在|住)|困在|"
+    r"昏|晕|不行了|出不来|没气|没反应|没动静|人事不省|不省人事|喊|救命|死)"
+)
+_VEHICLE = r"(车|拖拉机|三轮|摩托|货车|校车|客车|电动车|大巴|卡车|面包车|轿车|农用车|收割机)"
+_ACCIDENT = (
+    rf"(车祸|撞车|追尾|相撞|被[^，]{{0,4}}撞|车撞|撞(了|倒|死|伤|飞|到)?(人|我)|撞飞|翻车|车翻|侧翻|出了?事故|"
+    rf"(摔|翻|掉|开|冲|撞)(进)?沟|撞(树|墙|电线杆|护栏)|车头|甩出来|"
+    rf"{_VEHICLE}[^，]{{0,8}}(翻|撞|出事|碾|轧|掉))"
+)
+_POISON = r"(农药|敌敌畏|百草枯|安眠药|老鼠药|除草剂)"
+# Sources of carbon monoxide / gas, and what poisoning looks like.
+_FUMES = r"(煤气|沼气|燃气|天然气|液化气|烧炭|炭火|煤炉|炉子|烤火|烤炭|热水器|生火|火盆|炭盆|烧煤|煤球|蜂窝煤)"
+_FUME_SYMPTOMS = r"(中毒|头晕|头昏|头痛|头疼|晕|想吐|呕吐|吐了|倒|叫不醒|喊不醒|不醒|没反应|走不了路|浑身无力)"
+_WATER = r"(河|水|塘|鱼塘|池塘|水库|井(?!盖)|粪坑|粪池|江|湖|海|沟|水沟|水渠|渠|冰窟窿|冰窟|堰)"
+
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    FIRE: (
+        r"着火|起火|失火|火灾|起大火|大火|火烧|烧起来|燃起来|烧着|着起来|冒火|火苗|火势|火光|明火|纵火|放火",
+        r"火(好|很|太|这么|那么|越来越|越烧越)大|越烧越|灭不了|扑不灭|浇不灭|点了?火|爆炸了|炸了",
+        r"烧到(?![0-9一二三四五六七八九十几]+度)",
+        r"(全是|都是|满屋|满屋子|一屋子|好大|好多|很大|很浓|黑|浓|冒)(的)?烟|烟(好|很|太|特别)?(大|浓|呛)|门(都|好|很)?烫",
+        r"(房子|屋子|屋|楼|厂房|店|小卖部|仓库|草垛|柴|车|山|林|棚)(在|都|全)?烧(了|着|起来)",
+        r"(被子|床|车|房|柴|草|衣服|窗帘|电线|锅|油|沙发|蚊帐|炉子)[^，]{0,3}(点着|着了|烧着)|火[，]?火|火星|焦味|烧焦|糊味",
+        r"一片火|大片火|火(往|朝)|烧(过来|进来|到这)|自燃|烧(没|塌|穿)了|烧到(二|三|四|五|楼|屋|房)",
+    ),
+    MEDICAL: (
+        r"晕倒|昏倒|晕过去|昏过去|昏迷|晕了|人事不省|不省人事|叫[^，]{0,3}不(醒|应|答应)|没(有)?(反应|知觉|意识)",
+        r"背过气|背过去了|晕厥|厥过去|羊角风|羊癫疯|犯病了|翻白眼|休克|一动不动|不动了|没动静|没(有)?(气|呼吸)了|没气|喘不(上|过|来)|上不来气|透不过气|憋得",
+        r"呼吸困难|不能呼吸|没法呼吸|(脸|嘴唇|嘴)(都|发)?(紫|青)",
+        r"抽搐|抽风|抽起来|口吐白沫|吐白沫|冒白沫",
+        r"中风|嘴歪|半边(脸|身子|身体)|说不出话|口齿不清|脑溢血|脑出血|脑梗|心脏病(犯|发)|心口疼|胸口(疼|痛|闷)",
+        r"心梗|心跳(停|没)|心脏骤停|噎住|噎着|卡(在|住)?(喉咙|嗓子)|呛奶",
+        r"吞(下|了|进)[^，]{0,6}(硬币|电池|东西|骨头|鱼刺|珠子|磁铁|针)",
+        r"(流|出|冒|吐|咳|喷)(了)?(好多|很多|一地|不少|这么多|满)?(的)?血|(满|一)(头|脸|身|地|手|嘴)(都|全)?(是)?血|(全|都|好多|很多)(是)?血",
+        r"血(止不住|流不止|一直流|不停)|大出血|头破",
+        r"被[^，]{0,6}(砸|压|夹|绞|卷)(了|伤|住|到|中|进)",
+        r"倒下(了|去)|瘫(下去|倒|在地)|软下去|(叫|喊|拍|摇)[^，]{0,3}不(醒|应)|迷迷糊糊|神志不清|意识不清|不认人",
+        r"呼吸(好|很|特别)?(急|快|弱|困难)|(嘴|嘴唇|嘴巴|脸)[^，]{0,2}(紫|青|乌|发白)|血(喷|涌|哗哗|直流|一直)",
+        r"误(喝|吃|服|食)|(吃|喝|吞)了[^，]{0,8}(洗洁精|消毒|洗衣液|干燥剂|电池|汽油|酒精|药水|好几颗|好多颗|一把)",
+        r"在吐|一直吐|吐个不停|上吐下泻|一直抽|抽个不停|牙关|(蛰|蜇)了|全身起|浑身起",
+        r"不行了|快不行|快死了|(站|爬)不起来|不会说话|说不了话|(手|胳膊|腿)[^，]{0,2}抬不起来|没醒|醒不过来|叫不醒",
+        r"(被)?埋(在|了|住)|塌了|压在下面|过敏|(嗓子|喉咙|脸)[^，]{0,2}肿|喘不了气|心慌|冷汗|浑身发冷|止不住",
+        r"要生了|羊水破|难产|怀孕[^，]{0,8}(出血|见红|疼|痛)|见红",
+        r"触电|电着了|被电(了|到|倒)",
+        r"误(喝|吃|服)|吃(了)?老鼠药|中毒了|被(毒)?蛇咬",
+        r"(疼|痛)得(要死|打滚|受不了|不行)|打滚|(开水|热水|热油|油锅)[^，]{0,4}烫|烫伤|烧伤",
+        r"烧到[0-9一二三四五六七八九十]+度|高烧[^，]{0,6}(抽|不退|昏)|发烧[^，]{0,6}抽",
+        r"(叫|喊|打|来|找|等)(个)?救护车|(快|赶紧|帮我)(叫|喊|打)?120|打120",
+    ),
+    VIOLENCE: (
+        rf"{_HURT_VERB}{_NOT_HITTING}(着|了|得)?{_PERSON}(?![^，]{{0,2}}(座机|电话|手机|号码))",
+        rf"(打|砍|捅|揍|捶|踢|砸){_NOT_HITTING}(晕|倒|伤|残|昏|趴)|打得",
+        rf"把(我|人|他|她|孩子|娃)(?!家)[^，]{{0,8}}(打|砍|揍|捶){_NOT_HITTING}",
+        rf"((?<!家)用|拿|持|举|掏|抄|抵|提|握|挥|架|带|动|抡)(着|出|起|了)*(一)?(把|根)?{_WEAPON}",
+        rf"{_WEAPON}(架|抵|顶|对着|指着|砍|捅|刺)",
+        r"(弄死|打死|砍死|杀死|炸死|掐死|捅死|杀了)(我|你|我们|全家|人|他|她|孩子|娃)",
+        r"(要|想|说|扬言|就)(要)?(弄死|打死|砍死|杀了|杀死|炸死|掐死|捅死)|同归于尽|一起死|往死里打|要我的命|要我命",
+        r"灭(我)?(全家|门)|逼我(喝|吃|跳)|(到处)?找(菜)?刀|摸(菜)?刀",
+        r"烧死(我|你|我们|全家|人)|弄我|收拾我|废了(我|你)|(要|想)杀|杀人",
+        rf"被(人|他|她|他们)?{_HURT_VERB}(了|伤|破|晕|倒|得)",
+        r"抢劫|打劫|抢走|抢(孩子|娃)|抱走|拐走|拐跑|绑(起来|架|走|了)|劫持|挟持|(拖|拉|拽|塞|抓)(上|进)[^，]{0,4}车|带走了|抓走",
+        r"(关|锁|困)(在|起来)|出不去|不让我(走|出|离开|下|回)|跟(着|踪)我|堵(在|住)|冲进|闯进|撬[^，]{0,4}(门|锁|窗)",
+        r"(砸|踹|踢|撞)(我家|我们家|家)?(的)?门|打起来了|打群架|乱砍|追(着|过来|人|我|杀|砍)",
+        r"非礼|强奸|性侵|猥亵",
+        r"(快|赶紧|帮我|马上)(点)?报警|(帮我|快)打110",
+    ),
+    SELF_HARM: (
+        r"自杀|轻生|寻死|寻短见|短见|走绝路|跳楼|跳河|跳江|跳湖|跳井|跳下去|卧轨|上吊|割腕|割(了)?(手腕|腕|脉|动脉)",
+        rf"(喝|吃|吞)(了|下)?[^，]{{0,6}}{_POISON}|{_POISON}[^，]{{0,6}}(喝|吃|吞)(了|下|光|完)|喝药",
+        r"(吃|吞)(了|下)?(一整瓶|一瓶|整瓶|好多|很多|一把|一堆|半瓶)(片)?(的)?药",
+        r"(药|安眠药)[^，]{0,4}(全|都)(吃|吞|喝)|永别|(站|坐)在(楼顶|桥上|河边|江边|天台|窗台|楼边)|楼顶边",
+        r"拿着[^，]{0,2}农药|农药瓶|熬不(下去|住)|想从[^，]{0,6}跳|说要去死|要去死|吊(起来|死)",
+        r"去死|想不开|绳子|遗书|准备了[^，]{0,4}(药|绳|刀|农药)|不想回去|没有留恋|活着太痛苦|安排后事|交代后事|遗言",
+        r"今晚就(走|结束|去)|划了[^，]{0,4}(道|刀|口子)|划(了)?(手|腕)|把自己(锁|关)|说要烧炭|烧炭(?!取暖)",
+    ),
+    DROWNING: (
+        rf"掉(进|到|下|在)?(了)?{_WATER}|{_WATER}.{{0,12}}掉(下去|进去|了下去)",
+        rf"(冲|开|掉|翻|滑)(进|到|下)了?{_WATER}",
+        r"(?<!防)溺水|落水|被(水|大水|洪水|河水|浪)?冲走|把[^，]{1,6}冲走|冲走了(人|一个|个)|没(浮|冒)?上来",
+        r"(水里|水中|河里|河中间|水库|塘里|池里|池底|江里|湖里|泳池|游泳池)[^，]{0,6}(挣扎|扑腾|不动|沉|喊|冒泡)",
+        r"冰(面|上|窟)[^，]{0,6}(裂|掉|塌|破)|困在(河|水)|水中间|涨水|(洪水|大水)[^，]{0,6}(困|冲|人)|抽筋[^，]{0,4}(沉|水)|沉下去|沉下|漂着|在水里|水里(喊|扑腾)|扑腾|船翻|翻船|淹着|快淹死|呛水|游不回来",
+    ),
+    GAS_POISONING: (
+        r"(炭盆|火盆|炉子)[^，]{0,8}(没灭|一晚|头痛|头疼|吐)|(头痛|头疼)[^，]{0,2}(呕吐|想吐)|煤气中毒|沼气中毒|一氧化碳中毒|煤烟中毒|烤火中毒|炭火中毒|中煤毒|熏(倒|晕|着)了",
+        rf"{_FUMES}.{{0,40}}?{_FUME_SYMPTOMS}|{_FUME_SYMPTOMS}.{{0,40}}?{_FUMES}",
+    ),
+    GAS_LEAK: (
+        r"(煤气|沼气|燃气|天然气|液化气|瓦斯|气罐|管子|管道|阀门)[^，]{0,8}(漏|泄漏|嘶嘶|破了|断了|关不上)",
+        r"(煤气|沼气|燃气|天然气|液化气|臭鸡蛋)(的)?味|闻到[^，]{0,6}(气|臭)味",
+        r"(灶|煤气|燃气|天然气|液化气|管道|气罐|罐子).{0,40}?(冒气|漏气|喷|味道(冲|重|大|很)|臭味)",
+    ),
+    TRAFFIC: (
+        rf"{_ACCIDENT}.{{0,40}}?{_INJURED}",
+        rf"{_INJURED}.{{0,40}}?{_ACCIDENT}",
+        r"把人(碾|轧)|(碾|轧|压)(到|着|死|倒)?了?(人|孩子|娃)|被(车)?(碾|轧)|撞飞",
+    ),
+    UNSPECIFIED: (
+        r"救命(?!钱|稻草|恩|之恩)|救救|快来人|来人啊|出人命|sos",
+    ),
+}
+
+# First-person distress and explicit calls for help: they count even inside a legal question.
+STRONG: dict[str, tuple[str, ...]] = {
+    SELF_HARM: (
+        r"不想活|不活了|死了算了|想死|活着[^，]{0,4}(意思|意义)|想自杀|要自杀|活不下去|撑不下去|活着(太累|没意思|没意义|有什么意思)|一了百了",
+        r"活着(就是)?受罪|(跟|和|向)这个世界(说)?再见|告别这个世界|结束(自己|生命|我的生命)|了结(自己)?|不想醒|不想再拖累|拖累(你们|大家|家里)|解脱|下辈子",
+    ),
+    UNSPECIFIED: (r"救命(?!钱|稻草|恩|之恩)|救救我|快来人",),
+    VIOLENCE: (r"(快|赶紧|帮我|马上)(点)?报警",),
+}
+
+# Below this score for its most likely kind, the learned score also gives 110 / 120.
+LEARNED_KIND_CERTAINTY = 0.6
+
+# Fire with people inside, trapped or hurt: 120 as well as 119. Generous on purpose.
+_PEOPLE_AT_RISK = re.compile(
+    r"里面|里头|里屋|屋里|被困|困在|出不来|下不去|没跑出来|跑不出来|烧伤|受伤|在床上|锁在|喘不上气|呛|救命|呼救|"
+    r"喊|[0-9一二三四五六七八九十]楼|楼上|腿脚不好|老人|孩子|娃|婴儿|有人"
+)
+
+# ---------------------------------------------------------------------------------------------
+# What cancels a trigger.
+# ---------------------------------------------------------------------------------------------
+_NEGATION_BEFORE = re.compile(r"(没|没有|不是|并没|未|无|别|不会|防止|预防|怎么防|怕|担心|以防)$")
+# A trigger used to describe a thing (着火的厂房, 割腕的伤疤, 起火的电动车) is not a report.
+_ATTRIBUTIVE_AFTER = re.compile(r"了?的(?!时候|话)|(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回)")
+# Even first-person words describe someone else when a noun follows (卖农药给想自杀的人).
+_ABOUT_OTHERS_AFTER = re.compile(r"的(人|新闻|案子|事|学生|员工|病人|孩子)")
+_ALL_CLEAR = re.compile(
+    r"没(有)?人受伤|人没事|都没事|没事了|(火|已经)(已经)?(灭了|扑灭)|虚惊一场|已经安全|没有危险|不危险"
+    r"|救(上来|出来)了|被救|(已经|都)?送(到)?医院了|脱险|抢救过来|后来醒了"
+)
+# The message is about something else: a legal question, the past, a hypothetical, the news.
+_FRAMING = re.compile(
+    # legal questions
+    r"能(不能)?(告|起诉|索赔|要|判|离婚|报销|赔|拿|追回|立案|申请|办|调|当)|可以(告|起诉|索赔|离婚)|起诉|告他|怎么告"
+    r"|赔(偿|钱|多少|不赔|吗|[0-9一二两三四五六七八九十几百千万])|要赔|(找)?谁(赔|出|负责|承担|来|担责|的责任|发|给|管|养)|找谁|负(什么)?责|有(没有)?责任|担责|责任"
+    r"|归谁|判(了|几年|多少|刑|缓刑|死刑)|被判|会被|被抓|(可以|能)[^，]{0,8}吗|能报警|给了[^，]{0,6}(块|元|千|万|钱)|赔了|案子|案底|罪|违法|犯法|合法|拘留|坐牢|保险|险|理赔|医保|报销|工伤"
+    r"|鉴定|认定|补助|补偿|补贴|罚款|被罚|投诉|举报|证据|标准|规定|条款|费用|遗产|离婚|抚养|财产|私了"
+    r"|调解|法院|律师|官司|宅基地|押金|房租|拆迁|办证|签字|算(不算|是|工伤|家暴|互殴|犯法|违法|什么|凶宅|意外)"
+    r"|怎么(赔|算|分|处理|划分|申请|收集|证明|认定)|死的"
+    # the past, or already handled
+    r"|去年|前年|上个月|上周|上星期|上次|前几天|几年前|年前|那天|那次|那年|那场|当时|以前|之前|曾经|后来|事后"
+    r"|昨天|前天|(?<!一)动不动|经常|总是|老是|之后|(车祸|事故|受伤|出事|出院|火灾|着火)后|出院|住院|后遗症|好多年|几十年|已经报(过)?警|报过警|报了警|我报警了|验伤|(家暴|打|骂|威胁|砍|捅|伤)过|已经过去|(?<![晕昏厥])过去了|过去(一|两|三|几|好几)"
+    # hypotheticals, news, information
+    r"|如果|假如|万一|要是|假设|会不会|新闻|电视|报道|电影|小说|视频|抖音|网上|听说|据说"
+    r"|是什么|什么区别|要注意|注意(什么|啥)|多久|是真的吗|讲什么|要钱吗|收费|多少钱|算[^，]{0,4}吗"
+    r"|派出所说|警察说|家务事|去世|身亡|遇难|死亡|过世|跳楼走了|病人的|患者的|作数|合同|能否|是否|赔|罚|立案|开玩笑|说是|怎么劝|(老板|司机|对方|他)跑了|殃及|告我|要告|补办|补发|(急|气|愁|烦|笑)死(了|我|人)"
+    r"|[吗么呢]$|(该|要|需要|应该|该不该|要不要)报警|警察还没|还没查|查到|花了[^，]{0,6}(块|元|千|万|钱)"
+    r"|每次|每回|天天|(公司|物业|医生|医院|警察|派出所|老师|村里|村委会)说|是不是(威胁|违法|犯法|犯罪|家暴)"
+)
+# Words that say it is happening now; they override the framing above.
+_NOW = re.compile(
+    r"正在|还在(打|砍|砸|烧|追|闹|流|里面|屋|门口|外面|找)|又在|又开始|就在(门口|门外|外面|楼下|屋里|家里)"
+    r"|在(打|砍|砸|追|烧|掐|捅)(我|俺|人|孩子|娃)|人就在|人还(躺|在地|在路|没醒|没动)|刚刚|刚才|马上|赶紧|赶快|快来|快点|快救|快叫|快喊|快报|救命(?!钱)|救救|快不行|出不来|来不及|今晚"
+    r"|现在(人)?(就|还|正)?在(门口|门外|外面|楼下|屋里|家里|里面|打|砍|砸|追|烧|楼顶|河边|桥上)"
+)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What the rules (and, when they find nothing, the learned score) found in one message."""
+
+    kinds: tuple[str, ...] = ()
+    # Triggers that matched but were cancelled by negation or framing (for review and tests).
+    cancelled: tuple[str, ...] = ()
+    matched: tuple[str, ...] = field(default=(), compare=False)
+    # The learned score's probability that the message reports a danger now (0–1).
+    probability: float = 0.0
+    # True when the kinds come from the learned score because the rules found nothing.
+    learned: bool = False
+
+    @property
+    def is_emergency(self) -> bool:
+        return bool(self.kinds)
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return numbers_for(self.kinds)
+
+
+def numbers_for(kinds: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The numbers to call for these kinds, most urgent first, each once."""
+    ordered = [k for k in KINDS if k in kinds]
+    return tuple(dict.fromkeys(n for k in ordered for n in NUMBERS[k]))
+
+
+def _compile(table: dict[str, tuple[str, ...]]) -> dict[str, list[re.Pattern[str]]]:
+    return {kind: [re.compile(p) for p in patterns] for kind, patterns in table.items()}
+
+
+_TRIGGERS = _compile(TRIGGERS)
+_STRONG = _compile(STRONG)
+_FAMILY_RE = re.compile(_FAMILY)
+
+
+def _live_hits(patterns: list[re.Pattern[str]], text: str, describes: bool = True) -> list[str]:
+    """Matches of ``patterns`` in ``text`` that are not negated (没着火, 不是自杀) nor used to describe
+    a thing (着火的房子; ``describes=False`` keeps those: 结束自己的生命)."""
+    hits = []
+    for pattern in patterns:
+        for m in pattern.finditer(text):
+            if _NEGATION_BEFORE.search(text[max(0, m.start() - 3) : m.start()]):
+                continue
+            if describes and _ATTRIBUTIVE_AFTER.match(text, m.end()):
+                continue
+            if _ABOUT_OTHERS_AFTER.match(text, m.end()):
+                continue
+            hits.append(m.group(0))
+    return hits
+
+
+def detect(text: str) -> Detection:
+    """The kinds of danger ``text`` reports as happening now, in the order of ``KINDS``."""
+    norm = normalise(text)
+    if not norm:
+        return Detection()
+    framed = bool(_FRAMING.search(norm))
+    now = bool(_NOW.search(norm))
+    all_clear = bool(_ALL_CLEAR.search(norm))
+    found: set[str] = set()
+    cancelled: set[str] = set()
+    matched: list[str] = []
+    for kind, patterns in _TRIGGERS.items():
+        strong = _live_hits(_STRONG.get(kind, []), norm, describes=False)
+        hits = _live_hits(patterns, norm)
+        if strong:
+            found.add(kind)
+            matched += strong
+        elif hits and not all_clear and (now or not framed):
+            found.add(kind)
+            matched += hits
+        elif hits or any(p.search(norm) for p in patterns):
+            cancelled.add(kind)
+    if VIOLENCE in found and _FAMILY_RE.search(norm):
+        found.discard(VIOLENCE)
+        found.add(DOMESTIC)
+    if re.search(r"(被|正在)家暴(?!的)", norm):
+        if now or not framed:
+            found.add(DOMESTIC)
+            found.discard(VIOLENCE)
+        else:
+            cancelled.add(DOMESTIC)
+    if FIRE in found and _PEOPLE_AT_RISK.search(norm):
+        found.discard(FIRE)
+        found.add(FIRE_TRAPPED)
+    if found - {UNSPECIFIED}:
+        found.discard(UNSPECIFIED)
+    probability = score.probability(norm)
+    learned = not found and not all_clear and (now or not framed) and probability >= score.threshold()
+    if learned:
+        found = _learned_kinds(norm)
+    return Detection(
+        kinds=tuple(k for k in KINDS if k in found),
+        cancelled=tuple(k for k in KINDS if k in cancelled),
+        matched=tuple(matched),
+        probability=round(probability, 3),
+        learned=learned,
+    )
+
+
+def _learned_kinds(norm: str) -> set[str]:
+    """The learned score's most likely kind, with 110 / 120 as well when it is unsure which kind. Used
+    when the rules found nothing, nothing frames the message as a question, the past or news, and the
+    score is above its threshold."""
+    kind, certainty = score.likely_kind(norm)
+    if kind == VIOLENCE and _FAMILY_RE.search(norm):
+        kind = DOMESTIC
+    if kind == FIRE and _PEOPLE_AT_RISK.search(norm):
+        kind = FIRE_TRAPPED
+    return {kind} if certainty >= LEARNED_KIND_CERTAINTY else {kind, UNSPECIFIED}
+
+
+def is_emergency(text: str) -> bool:
+    return detect(text).is_emergency

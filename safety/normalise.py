@@ -1,0 +1,66 @@
+"""Text normalisation before the emergency rules: the same danger typed many ways reads the same.
+
+Full-width letters and digits (NFKC), traditional characters, spaced-out or 、-separated single
+characters (着 火 了, 他、现、在), common typos and homophones (着伙, 救名, 天燃气) and a little
+dialect (走水, 屋头, 俺) are mapped to one spelling. Punctuation and whitespace between words become
+"，" so that the rules can tell clauses apart. Pure Python: imported by the Rasa and the action server.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Traditional → simplified, only for characters that occur in the rules or around them.
+_TRADITIONAL_PAIRS = (
+    "著着 燒烧 傷伤 殺杀 報报 醫医 車车 禍祸 氣气 樓楼 藥药 農农 暈晕 門门 裡里 裏里 頭头 媽妈 們们 現现 "
+    "來来 說说 會会 這这 麼么 個个 還还 沒没 過过 時时 後后 動动 斷断 煙烟 熱热 衝冲 緊紧 電电 觸触 "
+    "墜坠 鬥斗 毆殴 腳脚 槍枪 搶抢 綁绑 陽阳 臺台 遊游 滅灭 災灾 險险 幫帮 戶户 開开 關关 閥阀 爐炉 "
+    "塊块 嚴严 從从 壓压 嗎吗 讓让 別别 聽听 兒儿 邊边 對对 壞坏 難难 問问 題题 錢钱 賠赔 審审 罰罚 "
+    "當当 訴诉 決决 條条 據据 經经 歲岁 嗆呛 燙烫 廠厂 庫库 場场 鄰邻 爺爷 橋桥 貨货 溝沟 隊队 護护 "
+    "繩绳 臉脸 將将 為为 於于 邊边 淚泪 喪丧 憂忧 鬱郁 錯错 車车 輛辆 騎骑 駕驾 摩摩 壩坝 庫库 漁渔 "
+    "溺溺 淹淹 瓦瓦 漏漏 罐罐 嘔呕 嚇吓 搶抢 掃扫 報报 罵骂 鬧闹 揮挥 擊击 術术 劑剂 瓶瓶 片片"
+)
+_TRADITIONAL = str.maketrans({pair[0]: pair[1] for pair in _TRADITIONAL_PAIRS.split()})
+
+# Typos, homophones and dialect → the spelling the rules use (applied in this order).
+SPELLINGS: tuple[tuple[str, str], ...] = (
+    ("着伙", "着火"), ("起伙", "起火"), ("失伙", "失火"), ("走水", "着火"),
+    ("救名", "救命"), ("就命", "救命"),
+    ("天燃气", "天然气"), ("煤汽", "煤气"), ("泄露", "泄漏"),
+    ("晕到", "晕倒"), ("昏到", "昏倒"), ("车货", "车祸"),
+    ("抱警", "报警"), ("家爆", "家暴"), ("自刹", "自杀"), ("没得", "没有"),
+    ("屋里头", "屋里"), ("屋头", "屋里"), ("遭打", "被打"), ("挨打", "被打"), ("遭车", "被车"), ("遭人", "被人"),
+    ("整死", "弄死"), ("搞死", "弄死"),
+    ("俺们", "我们"), ("俺", "我"), ("咱家", "我家"),
+    ("咋办", "怎么办"), ("咋整", "怎么办"), ("咋", "怎么"),
+)
+
+_SEPARATORS = re.compile(r"[\s、·•…~～_*#]+")
+_CLAUSE = re.compile(r"[，,。.!！?？；;：:\n]+")
+
+
+def _join_spelled_out(text: str) -> str:
+    """Runs of single characters separated by spaces or 、 are joined (着 火 了 → 着火了); other
+    separators split clauses."""
+    out: list[str] = []
+    previous_single = False
+    for token in _SEPARATORS.split(text):
+        if not token:
+            continue
+        single = len(token) == 1
+        if single and previous_single:
+            out[-1] += token
+        else:
+            out.append(token)
+        previous_single = single
+    return "，".join(out)
+
+
+def normalise(text: str) -> str:
+    """One spelling for the rules: NFKC, lower case, simplified, clauses joined by "，"."""
+    text = unicodedata.normalize("NFKC", text or "").lower().translate(_TRADITIONAL)
+    text = _CLAUSE.sub("，", _join_spelled_out(text)).strip("，")
+    for wrong, right in SPELLINGS:
+        text = text.replace(wrong, right)
+    return text

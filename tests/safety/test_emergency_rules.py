@@ -1,0 +1,156 @@
+"""The emergency detection (safety/: rules and learned score) on the test set and the cases it must get right."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import safety
+from safety.emergency import DOMESTIC, FIRE, FIRE_TRAPPED, TRIGGERS
+from tests.safety.emergency_sets import PARTS, REQUIRED, load
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_FALSE_ALARMS = 0.05
+
+
+def test_the_set_is_large_and_its_parts_do_not_overlap() -> None:
+    emergencies = {p: load(True, p) for p in PARTS}
+    others = {p: load(False, p) for p in PARTS}
+    assert sum(len(v) for v in emergencies.values()) >= 100
+    assert sum(len(v) for v in others.values()) >= 200
+    assert {e.kind for e in emergencies["dev"]} == set(REQUIRED)
+    texts = [e.text for part in (*emergencies.values(), *others.values()) for e in part]
+    assert len(texts) == len(set(texts)), "a message is in two places"
+
+
+def test_held_out_messages_are_not_nlu_training_data() -> None:
+    training = set()
+    for path in (ROOT / "bot" / "nlu").glob("*.yml"):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            training |= {line.strip()[2:] for line in block.get("examples", "").splitlines()}
+    held_out = {e.text for e in load(True, "heldout") + load(False, "heldout")}
+    assert held_out & training == set()
+
+
+def test_every_dev_emergency_gets_its_numbers() -> None:
+    missed = [(e.kind, e.text, safety.detect(e.text).kinds) for e in load(True, "dev")
+              if not e.caught_by(safety.detect(e.text).numbers)]
+    assert missed == []
+
+
+def test_dev_false_alarms_are_at_most_5_percent() -> None:
+    examples = load(False, "dev")
+    alarms = [(e.text, safety.detect(e.text).kinds) for e in examples if safety.detect(e.text).is_emergency]
+    assert len(alarms) <= MAX_FALSE_ALARMS * len(examples), alarms
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "着火了的房子归谁",
+        "打架的案子判了",
+        "去年被打了现在能起诉吗",
+        "他自杀了 保险赔不赔",
+        "如果家里着火了 该怎么逃生",
+        "撞车了 没人受伤 怎么私了",
+        "新闻说县城有个市场着火了",
+        "救命钱被骗了 能追回吗",
+        "我老公以前打过我 能离婚吗",
+        "天然气漏气的事故 物业要赔吗",
+        "防溺水安全教育讲什么",
+    ],
+)
+def test_past_legal_hypothetical_and_negated_mentions_are_not_emergencies(text: str) -> None:
+    assert safety.detect(text).kinds == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("房子着火了 里面还有人", ("119", "120")),
+        ("仓库着火了", ("119",)),
+        ("我老公正在打我", ("110", "12338")),
+        ("我不想活了", ("110", "120", "12356")),
+        ("出车祸了 人躺在地上流血", ("122", "120")),
+        ("家里天然气漏了", ("119",)),
+        ("我爸煤气中毒了 叫不醒", ("120",)),
+        ("孩子掉河里了", ("110", "120")),
+        ("救命", ("110", "120")),
+        # present danger wins over a legal question in the same message
+        ("我想死 老公出轨 钱也没了 能离婚吗", ("110", "120", "12356")),
+        ("他正在打我 我要起诉他", ("110",)),
+    ],
+)
+def test_numbers_come_in_order_of_urgency(text: str, numbers: tuple[str, ...]) -> None:
+    assert safety.detect(text).numbers == numbers
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "房子着火了！！！",  # full-width punctuation
+        "ｆｉｒｅ 房子着火了１１９",  # full-width letters and digits
+        "房子著火了 屋裡還有人",  # traditional characters
+        "房 子 着 火 了",  # spaced out
+        "房子、着、火、了",
+        "俺家着伙了",  # typo
+        "屋头走水了",  # dialect
+    ],
+)
+def test_spelling_variants_are_normalised(text: str) -> None:
+    assert set(safety.detect(text).kinds) & {FIRE, FIRE_TRAPPED}
+
+
+def test_normalise_maps_variants_to_one_spelling() -> None:
+    assert safety.normalise("電動車充電起火了　屋裡全是煙！！") == "电动车充电起火了，屋里全是烟"
+    assert safety.normalise("他、现、在、打、我") == "他现在打我"
+    assert safety.normalise("天燃气泄露") == "天然气泄漏"
+
+
+def test_empty_and_odd_input_is_no_emergency() -> None:
+    for text in ("", "   ", "？？？", "/affirm", "😀" * 500, "a" * 10_000, "车祸" * 5_000):
+        assert safety.detect(text).kinds == ()
+
+
+def test_every_kind_has_numbers_and_a_name() -> None:
+    derived = {DOMESTIC, FIRE_TRAPPED}  # violence at home, a fire with people inside
+    assert set(TRIGGERS) | derived == set(safety.NUMBERS) == set(safety.KIND_NAMES)
+    assert all(safety.NUMBERS[k] for k in safety.KINDS)
+
+
+def test_safety_imports_only_the_standard_library() -> None:
+    """Both the Rasa server and the action server import it, so it may depend on nothing else."""
+    for path in (ROOT / "safety").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                for name in names:
+                    top = name.split(".")[0]
+                    assert top == "safety" or top in sys.stdlib_module_names or top == "__future__", (path, name)
+
+
+def test_the_learned_score_is_trained_on_the_current_data() -> None:
+    """safety/emergency_score.json must come from the dev set and NLU data as they are now."""
+    script = ROOT / "scripts" / "train_emergency_score.py"
+    result = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("我奶奶一下子就软了 眼睛往上翻", "120"), ("娃掉下去了 下面是水", "110")],
+)
+def test_the_learned_score_catches_what_no_rule_names(text: str, number: str) -> None:
+    detection = safety.detect(text)
+    assert detection.learned and number in detection.numbers
+
+
+def test_the_learned_score_is_not_asked_about_framed_messages() -> None:
+    """A question about the past or the news gets no emergency from the score, however high it is."""
+    detection = safety.detect("电视上说有人喝农药 没救过来")
+    assert detection.probability >= 0.6 and detection.kinds == ()
