@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True)
 
     build = commands.add_parser("build", help="prepare the model and build or update the index")
-    build.add_argument("--quiet", action="store_true")
+    # Progress (one line per step, bars with rate and ETA) always goes to stderr, so a long first build
+    # never looks frozen; stdout holds only the JSON report. --quiet is kept for old scripts.
+    build.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     build.set_defaults(run=_build)
 
     search = commands.add_parser("search", help="search the law")
@@ -49,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 def _build(args) -> int:
     from knowledge.setup import prepare
 
-    report = prepare(Settings(), progress=not args.quiet)
+    report = prepare(Settings(), progress=True)
     print(json.dumps(report, ensure_ascii=False))
     return 0
 

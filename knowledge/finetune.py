@@ -1,8 +1,14 @@
 """Fine-tune the embedding model on question → article pairs (MultipleNegativesRankingLoss + hard negatives).
 
 Only the tuning split of the STARD questions is used, so the held-out split stays a fair test.
-The result is cached: ``training.json`` in the output directory records a key over the base model, the
-training pairs and the hyper-parameters; the same key means the model is already built.
+
+The result is cached in a folder per *training key* (``var/models/legal-e5-small/<key>``): a hash of the
+base model's identity, the tuning questions and the hyper-parameters. The corpus is not part of the
+key: gold passages and hard negatives are read from the corpus of the first training, and a later
+status or text change of an article (in any laws folder) neither retrains the model nor touches a model
+another index uses. A model is written to a temporary folder and renamed, so a key's folder is complete.
+Memory and time are bounded: only the top ``trained_layers`` layers learn (the rest run without autograd),
+sequences are short, one epoch of at most ``max_steps`` steps; progress is a bar with steps/s and ETA.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -17,10 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.config import REPO_ROOT, TUNED_MODELS_DIR
 from knowledge.corpus import Article, passage_text
-from knowledge.dense import Embedder
+from knowledge.encoders import Encoder, progress_bar
 from knowledge.evaluate import read_queries
-from knowledge.index import model_fingerprint
+from knowledge.index import file_sha256, model_fingerprint, read_json
+
+TUNING_QUESTIONS = REPO_ROOT / "knowledge" / "data" / "eval" / "stard_tune.jsonl"
+SUMMARY = "training.json"
 
 
 @dataclass(frozen=True)
@@ -29,96 +40,124 @@ class TrainingConfig:
     batch_size: int = 16
     learning_rate: float = 2e-5
     warmup_share: float = 0.1
-    max_tokens: int = 192
+    max_tokens: int = 128  # tuning questions and nine in ten passages are shorter
+    trained_layers: int = 4  # only the top layers learn: the rest run without autograd (time and memory)
+    max_steps: int = 400
     hard_negative_ranks: tuple[int, int] = (3, 30)  # skip the nearest ranks: often unlabelled positives
     seed: int = 13
 
 
-def training_key(base_dir: Path, pairs_file: Path, articles: list[Article], config: TrainingConfig) -> str:
+def base_identity(base_dir: Path) -> str:
+    """The base model's identity: its conversion manifest (cheap), else a hash of its files."""
+    conversion = read_json(Path(base_dir) / "conversion.json")
+    if conversion and "source_sha256" in conversion:
+        return json.dumps({k: conversion.get(k) for k in ("source_sha256", "settings")}, sort_keys=True)
+    return model_fingerprint(base_dir)
+
+
+def training_key(base_dir: Path, pairs_file: Path = TUNING_QUESTIONS, config: TrainingConfig = TrainingConfig()) -> str:
     digest = hashlib.sha256()
-    digest.update(model_fingerprint(base_dir).encode())
-    digest.update(pairs_file.read_bytes())
+    digest.update(base_identity(base_dir).encode())
+    digest.update(file_sha256(pairs_file).encode())
     digest.update(json.dumps(asdict(config), sort_keys=True).encode())
-    for article in articles:
-        digest.update(article.content_hash.encode())
     return digest.hexdigest()[:16]
 
 
-def is_current(out_dir: Path, key: str) -> bool:
-    info = out_dir / "training.json"
-    return info.exists() and json.loads(info.read_text()).get("key") == key
+def tuned_model_dir(
+    base_dir: Path, pairs_file: Path = TUNING_QUESTIONS, config: TrainingConfig = TrainingConfig()
+) -> Path:
+    return TUNED_MODELS_DIR / training_key(base_dir, pairs_file, config)
 
 
 def finetune(
     base_dir: Path,
-    out_dir: Path,
-    pairs_file: Path,
     articles: list[Article],
+    miner: Encoder,
+    pairs_file: Path = TUNING_QUESTIONS,
     config: TrainingConfig = TrainingConfig(),
     progress: bool = True,
     threads: int = 1,
-) -> dict:
-    """Train and save to out_dir; return the training summary (also written to training.json)."""
+) -> Path:
+    """Train (unless this key's model exists) and return the model folder.
+
+    ``miner`` encodes the corpus to pick hard negatives (the base model's ONNX export: fast, small).
+    """
+    out_dir = tuned_model_dir(base_dir, pairs_file, config)
+    if (out_dir / SUMMARY).exists():
+        return out_dir
     import torch
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
-    key = training_key(base_dir, pairs_file, articles, config)
-    if is_current(out_dir, key):
-        return json.loads((out_dir / "training.json").read_text())
+    from knowledge.encoders import load_sentence_transformer
+
     started = time.perf_counter()
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
-    embedder = Embedder(base_dir, threads=threads)
-    model = embedder.model
-    triples = _triples(embedder, pairs_file, articles, config)
+    model = load_sentence_transformer(base_dir, threads)
+    prompts = (model.prompts.get("query", ""), model.prompts.get("passage", ""))
+    triples = _triples(miner, prompts, pairs_file, articles, config, progress)
     model.max_seq_length = config.max_tokens
-    # The token embeddings stay as converted: most rows never occur in the training questions, and
-    # their optimizer state would dominate memory and time.
-    model[0].auto_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    transformer = model[0].auto_model
+    # Embeddings and the lower layers stay as converted: no gradients, no stored activations, no optimizer
+    # state for them (the full model took 6–7 GB and most of the time); the top layers adapt to the domain.
+    layers = transformer.encoder.layer
+    for parameter in transformer.parameters():
+        parameter.requires_grad_(False)
+    for layer in layers[len(layers) - config.trained_layers:]:
+        for parameter in layer.parameters():
+            parameter.requires_grad_(True)
     loss_fn = MultipleNegativesRankingLoss(model)
     optimizer = torch.optim.AdamW((p for p in model.parameters() if p.requires_grad), lr=config.learning_rate)
-    batches = [b for _ in range(config.epochs) for b in _batches(triples, config)]
+    batches = [b for _ in range(config.epochs) for b in _batches(triples, config)][: config.max_steps]
     warmup = max(1, int(len(batches) * config.warmup_share))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warmup, max(0.0, (len(batches) - step) / (len(batches) - warmup)))
     )
     model.train()
-    for step, batch in enumerate(batches, start=1):
-        features = [_features(model, [row[column] for row in batch]) for column in range(3)]
-        loss = loss_fn(features, labels=None)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        optimizer.zero_grad()
-        if progress and (step % 5 == 0 or step in (1, len(batches))):
-            print(f"fine-tuning: step {step}/{len(batches)} loss {loss.item():.3f}", file=sys.stderr, flush=True)
+    with progress_bar(len(batches), "fine-tuning", progress) as bar:
+        bar.unit = " steps"
+        for batch in batches:
+            features = [model.preprocess([row[column] for row in batch]) for column in range(3)]
+            loss = loss_fn(features, labels=None)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            optimizer.zero_grad(set_to_none=True)
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            bar.update(1)
     model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(str(out_dir))
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(str(tmp))
     summary = {
-        "key": key,
-        "base_model": str(base_dir.name),
+        "key": out_dir.name,
+        "base_model": str(Path(base_dir).name),
         "pairs_file": pairs_file.name,
         "triples": len(triples),
         "steps": len(batches),
         "config": asdict(config),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    (out_dir / "training.json").write_text(json.dumps(summary, indent=1))
-    return summary
+    (tmp / SUMMARY).write_text(json.dumps(summary, indent=1))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return out_dir
 
 
-def _triples(embedder: Embedder, pairs_file: Path, articles: list[Article], config: TrainingConfig):
+def _triples(miner: Encoder, prompts: tuple[str, str], pairs_file: Path, articles: list[Article],
+             config: TrainingConfig, progress: bool):
     """(query, gold passage, hard negative passage) for every gold article of every tuning question."""
     by_id = {a.id: i for i, a in enumerate(articles)}
     passages = [passage_text(a) for a in articles]
     queries = [q for q in read_queries(pairs_file) if any(g in by_id for g in q.gold)]
-    article_vectors = embedder.encode_passages(passages, progress=False)
-    query_vectors = embedder.encode_queries([q.question for q in queries])
+    if progress:
+        print(f"[knowledge] fine-tuning: mining hard negatives for {len(queries)} questions", file=sys.stderr)
+    article_vectors = miner.encode_passages(passages, progress=progress)
+    query_vectors = miner.encode_queries([q.question for q in queries])
     low, high = config.hard_negative_ranks
     rng = random.Random(config.seed)
-    q_prompt, p_prompt = embedder.query_prompt, embedder.passage_prompt
+    q_prompt, p_prompt = prompts
     triples = []
     for query, vector in zip(queries, query_vectors):
         ranked = np.argsort(-(article_vectors @ vector))[:high]
@@ -147,7 +186,3 @@ def _batches(triples, config: TrainingConfig):
             return
         yield batch
         pending = deferred
-
-
-def _features(model, texts: list[str]) -> dict:
-    return model.preprocess(texts)

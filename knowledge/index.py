@@ -2,13 +2,15 @@
 
 Layout of ``KNOWLEDGE_INDEX_DIR``::
 
-    manifest.json   model fingerprint, corpus hash, article ids and content hashes, FAQ ids, timings
-    articles.npy    one L2-normalised embedding per in-force article, in manifest order
+    manifest.json   encoder fingerprint, corpus hash, article ids and content hashes, FAQ ids, checksums
+    articles.npy    one L2-normalised embedding per searchable article, in manifest order
     faq.npy         one embedding per FAQ question, in manifest order
     tokens.json     BM25 tokens per article content hash
 
-A rebuild re-embeds only articles whose passage text changed (keyed by content hash) and reuses the
-rest, as long as the model is the same; a different model re-embeds everything.
+What is indexed is decided by :func:`knowledge.content.searchable`, as for loading. A rebuild embeds
+only articles whose passage text is new (keyed by content hash) and reuses the rest, as long as the
+encoder is the same; a different encoder re-embeds everything. When nothing changed the encoder is
+never loaded, so a no-op rebuild takes seconds.
 """
 
 from __future__ import annotations
@@ -17,14 +19,16 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from knowledge.corpus import Article, corpus_hash, in_force, load_corpus, passage_text
-from knowledge.dense import Embedder
-from knowledge.faq import FaqEntry, load_faq
+from knowledge.content import Searchable, searchable
+from knowledge.corpus import corpus_hash, passage_text
+from knowledge.encoders import Encoder
+from knowledge.faq import FaqEntry
 from knowledge.lexical import tokenize
 
 MANIFEST = "manifest.json"
@@ -43,91 +47,130 @@ class BuildReport:
     repealed_or_pending: int
     faq_entries: int
     seconds: float
+    articles_per_second: float | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's content, read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as content:
+        while chunk := content.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON manifest, or None when it is missing or unreadable (an interrupted write)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def model_fingerprint(model_dir: Path) -> str:
     """Identifies a model by the content of its files, not by build logs that change on every rebuild."""
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(model_dir).rglob("*") if p.is_file()):
-        if path.name in VOLATILE_FILES:
+        if path.name in VOLATILE_FILES or path.relative_to(model_dir).parts[0].startswith("onnx"):
             continue
-        digest.update(f"{path.relative_to(model_dir)}\n".encode())
-        with path.open("rb") as content:
-            while chunk := content.read(1 << 22):
-                digest.update(chunk)
+        digest.update(f"{path.relative_to(model_dir)}\n{file_sha256(path)}\n".encode())
     return digest.hexdigest()[:16]
 
 
 def read_manifest(index_dir: Path) -> dict | None:
-    path = index_dir / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return read_json(Path(index_dir) / MANIFEST)
+
+
+def is_current(manifest: dict | None, settings, content: Searchable) -> bool:
+    """True when the index holds exactly the searchable content, embedded by the configured encoder."""
+    return bool(
+        manifest
+        and manifest.get("corpus_hash") == corpus_hash(content.articles)
+        and manifest.get("faq") == [e.id for e in content.faq]
+        and manifest.get("faq_hash") == _faq_hash(content.faq)
+        and manifest.get("encoder_fingerprint") == settings.encoder_fingerprint()
+    )
 
 
 def build_index(
-    articles: list[Article],
-    faq: list[FaqEntry],
-    embedder: Embedder,
-    model_dir: Path,
+    content: Searchable,
+    encoder: Callable[[], Encoder],
+    fingerprint: str,
     index_dir: Path,
     progress: bool = True,
 ) -> BuildReport:
+    """Write the index for ``content``; ``encoder`` is called only if something must be embedded."""
     started = time.perf_counter()
-    searchable = in_force(articles)
-    fingerprint = model_fingerprint(model_dir)
+    articles, faq = content.articles, content.faq
+    hashes = [a.content_hash for a in articles]
     old = _previous_vectors(index_dir, fingerprint)
-    hashes = [a.content_hash for a in searchable]
     missing = [i for i, h in enumerate(hashes) if h not in old]
-    _say(progress, f"{len(searchable)} articles in force; embedding {len(missing)} new or changed")
-    fresh = embedder.encode_passages([passage_text(searchable[i]) for i in missing], progress=progress)
-    vectors = np.zeros((len(searchable), embedder.dimension), dtype=np.float32)
-    for row, i in enumerate(missing):
-        vectors[i] = fresh[row]
+    stored_faq = _stored_faq_vectors(index_dir, fingerprint, faq)
+    loaded: list[Encoder] = []
+
+    def model() -> Encoder:
+        if not loaded:
+            _say(progress, "loading the encoder")
+            loaded.append(encoder())
+        return loaded[0]
+
+    embed_started = time.perf_counter()
+    if missing:
+        _say(progress, f"embedding {len(missing)} new or changed articles, reusing {len(articles) - len(missing)}")
+        fresh = model().encode_passages([passage_text(articles[i]) for i in missing], progress=progress)
+    embed_seconds = time.perf_counter() - embed_started
+    dimension = model().dimension if missing or not old else next(iter(old.values())).shape[0]
+    vectors = np.zeros((len(articles), dimension), dtype=np.float32)
     for i, h in enumerate(hashes):
         if h in old:
             vectors[i] = old[h]
-    faq_vectors = _faq_vectors(index_dir, fingerprint, faq, embedder, progress)
-    tokens = {h: tokenize(passage_text(a)) for a, h in zip(searchable, hashes)}
-    _write(index_dir, searchable, hashes, vectors, faq, faq_vectors, tokens, fingerprint, model_dir)
+    if missing:
+        vectors[missing] = fresh
+    if stored_faq is None:
+        _say(progress, f"embedding {len(faq)} FAQ questions")
+        stored_faq = model().encode_queries([e.question for e in faq]) if faq else np.zeros((0, dimension))
+    tokens = _tokens(index_dir, articles, hashes)
+    _write(index_dir, content, hashes, vectors, stored_faq, tokens, fingerprint)
     report = BuildReport(
-        articles=len(searchable),
+        articles=len(articles),
         embedded=len(missing),
-        reused=len(searchable) - len(missing),
-        repealed_or_pending=len(articles) - len(searchable),
+        reused=len(articles) - len(missing),
+        repealed_or_pending=content.withheld,
         faq_entries=len(faq),
         seconds=round(time.perf_counter() - started, 2),
+        articles_per_second=round(len(missing) / embed_seconds, 1) if missing else None,
     )
     _say(progress, f"index written to {index_dir} in {report.seconds} s")
     return report
 
 
 def build_from_settings(settings, progress: bool = True) -> BuildReport:
-    articles = load_corpus(settings.corpus_dirs)
-    faq = load_faq(settings.faq_file, articles)
-    embedder = Embedder(settings.model_dir, threads=settings.build_threads)
-    return build_index(articles, faq, embedder, settings.model_dir, settings.index_dir, progress)
+    """Build or update the index of these settings (the model must already be exported)."""
+    content = searchable(settings.corpus_dirs, settings.faq_file)
+    fingerprint = settings.encoder_fingerprint()
+    if fingerprint is None:
+        raise FileNotFoundError(f"no ONNX export in {settings.model_dir}: run `python -m knowledge build`")
+    return build_index(content, lambda: settings.encoder(build=True), fingerprint, settings.index_dir, progress)
 
 
-def _faq_vectors(index_dir: Path, fingerprint: str, faq: list[FaqEntry], embedder: Embedder, progress: bool):
-    """FAQ question embeddings, reusing the stored ones when the model and the questions are unchanged."""
+def _stored_faq_vectors(index_dir: Path, fingerprint: str, faq: list[FaqEntry]) -> np.ndarray | None:
+    """FAQ question embeddings of the last build, when the encoder and the questions are unchanged."""
     manifest = read_manifest(index_dir)
-    if manifest and manifest.get("model_fingerprint") == fingerprint and manifest.get("faq") == [e.id for e in faq]:
-        stored = load_vectors(index_dir, "faq", manifest)
-        if stored is not None and manifest.get("faq_hash") == _faq_hash(faq):
-            return stored
-    _say(progress, f"embedding {len(faq)} FAQ questions")
-    return embedder.encode_queries([e.question for e in faq]) if faq else np.zeros((0, embedder.dimension))
+    if manifest and manifest.get("encoder_fingerprint") == fingerprint and manifest.get("faq_hash") == _faq_hash(faq):
+        return load_vectors(index_dir, "faq", manifest)
+    return None
 
 
 def _faq_hash(faq: list[FaqEntry]) -> str:
-    return hashlib.sha256("\n".join(e.question for e in faq).encode()).hexdigest()[:16]
+    return hashlib.sha256("\n".join(f"{e.id}\t{e.question}\t{e.cites}" for e in faq).encode()).hexdigest()[:16]
 
 
 def _previous_vectors(index_dir: Path, fingerprint: str) -> dict[str, np.ndarray]:
     manifest = read_manifest(index_dir)
-    if not manifest or manifest.get("model_fingerprint") != fingerprint:
+    if not manifest or manifest.get("encoder_fingerprint") != fingerprint:
         return {}
     vectors = load_vectors(index_dir, "articles", manifest)
     if vectors is None:
@@ -135,33 +178,33 @@ def _previous_vectors(index_dir: Path, fingerprint: str) -> dict[str, np.ndarray
     return {entry["hash"]: vectors[i] for i, entry in enumerate(manifest["articles"])}
 
 
+def _tokens(index_dir: Path, articles, hashes: list[str]) -> dict[str, list[str]]:
+    cached = read_json(index_dir / "tokens.json") or {}
+    return {h: cached.get(h) or tokenize(passage_text(a)) for a, h in zip(articles, hashes)}
+
+
 def load_vectors(index_dir: Path, name: str, manifest: dict) -> np.ndarray | None:
     """The stored vectors, or None when they do not match the manifest (e.g. a build was interrupted)."""
     path = index_dir / f"{name}.npy"
-    if not path.exists() or _file_sha(path) != manifest.get("checksums", {}).get(name):
+    if not path.exists() or file_sha256(path)[:16] != manifest.get("checksums", {}).get(name):
         return None
     return np.load(path)
 
 
-def _file_sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-def _write(index_dir, articles, hashes, vectors, faq, faq_vectors, tokens, fingerprint, model_dir) -> None:
+def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens, fingerprint) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     np.save(index_dir / "articles.npy", vectors)
     np.save(index_dir / "faq.npy", np.asarray(faq_vectors, dtype=np.float32))
     (index_dir / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
     manifest = {
-        "model_dir": str(model_dir),
-        "model_fingerprint": fingerprint,
-        "corpus_hash": corpus_hash(articles),
+        "encoder_fingerprint": fingerprint,
+        "corpus_hash": corpus_hash(content.articles),
         "dimension": int(vectors.shape[1]),
-        "articles": [{"id": a.id, "hash": h} for a, h in zip(articles, hashes)],
-        "faq": [e.id for e in faq],
-        "faq_hash": _faq_hash(faq),
+        "articles": [{"id": a.id, "hash": h} for a, h in zip(content.articles, hashes)],
+        "faq": [e.id for e in content.faq],
+        "faq_hash": _faq_hash(content.faq),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "checksums": {name: _file_sha(index_dir / f"{name}.npy") for name in ("articles", "faq")},
+        "checksums": {name: file_sha256(index_dir / f"{name}.npy")[:16] for name in ("articles", "faq")},
     }
     # Written last, with checksums: after a crash mid-build the old manifest no longer matches its files.
     (index_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -169,4 +212,4 @@ def _write(index_dir, articles, hashes, vectors, faq, faq_vectors, tokens, finge
 
 def _say(progress: bool, message: str) -> None:
     if progress:
-        print(message, file=sys.stderr, flush=True)
+        print(f"[knowledge] {message}", file=sys.stderr, flush=True)

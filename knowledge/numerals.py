@@ -1,4 +1,4 @@
-"""Chinese article numbers: 第一千一百六十五条 ↔ 1165."""
+"""Chinese article numbers: 第一千一百六十五条 → 1165."""
 
 from __future__ import annotations
 
@@ -25,22 +25,3 @@ def cn_to_int(text: str) -> int:
             digit = 0
     return total + section + digit
 
-
-def int_to_cn(number: int) -> str:
-    """1165 → 一千一百六十五 (article numbers stay below 10,000)."""
-    if not 0 < number < 10000:
-        raise ValueError(f"article number out of range: {number}")
-    digits = "零一二三四五六七八九"
-    parts: list[str] = []
-    zero_pending = False
-    for unit, name in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        value = number // unit % 10
-        if value == 0:
-            zero_pending = bool(parts)
-            continue
-        if zero_pending:
-            parts.append("零")
-            zero_pending = False
-        parts.append(digits[value] + name)
-    text = "".join(parts)
-    return text[1:] if text.startswith("一十") else text

