@@ -15,11 +15,10 @@ from sqlalchemy import Engine
 import records
 from actions.services import use_search_engine
 from knowledge.config import Settings
-from knowledge.corpus import in_force, load_corpus, passage_text
-from knowledge.dense import Embedder
+from knowledge.corpus import in_force, load_corpus
+from knowledge.encoders import SentenceTransformerEncoder
 from knowledge.engine import SearchEngine
 from knowledge.faq import load_faq
-from knowledge.lexical import tokenize
 
 SMALL_CORPUS = ("保障农民工工资支付条例", "中华人民共和国劳动合同法", "中华人民共和国劳动法")
 
@@ -33,15 +32,8 @@ def small_engine() -> Iterator[SearchEngine]:
     settings = Settings()
     articles = [a for a in in_force(load_corpus([settings.laws_dir])) if a.law in SMALL_CORPUS]
     faq = [e for e in load_faq(settings.faq_file, articles) if e.fully_grounded]
-    embedder = Embedder(settings.model_dir, settings.threads)  # the product model: same scores
-    engine = SearchEngine(
-        articles,
-        embedder.encode_passages([passage_text(a) for a in articles]),
-        [tokenize(passage_text(a)) for a in articles],
-        faq,
-        embedder.encode_queries([e.question for e in faq]),
-        embedder,
-    )
+    encoder = SentenceTransformerEncoder(settings.model_dir, settings.threads)  # the product model
+    engine = SearchEngine.from_articles(articles, encoder, faq=faq)
     use_search_engine(engine)
     yield engine
     use_search_engine(None)
