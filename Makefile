@@ -6,13 +6,18 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run test setup build-knowledge train lint bench services browser clean
+.PHONY: run test setup build-knowledge train lint bench services browser clean staff
 
 run: setup build-knowledge train
 	scripts/run.sh
 
 test: setup services browser build-knowledge train
 	E2E_SKIP_BUILD=1 HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# The staff web app alone (demo accounts on a fresh machine, then http://127.0.0.1:5080/).
+staff: setup
+	$(PY) -m staff demo
+	$(PY) -m staff serve
 
 setup:
 	scripts/setup_app_env.sh

@@ -6,66 +6,81 @@ import asyncio
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import records
 from actions import config, reply, triage
+from actions.answering import AnsweringAction
 from actions.emergency import emergency_events
 from actions.services import search_engine
 from actions.tracker_info import channel, latest_text, sender, topic_key
-from knowledge import EmptyQueryError
+from knowledge import EmptyQueryError, Hit
 from knowledge.engine import Consultation
 
 logger = logging.getLogger(__name__)
 
 
-class ActionAnswerQuestion(Action):
+class ActionAnswerQuestion(AnsweringAction):
     def name(self) -> str:
         return "action_answer_question"
 
-    async def run(
+    async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         text = latest_text(tracker)
         if triage.is_emergency(text):
             return await emergency_events(dispatcher, tracker)
         try:
-            found = await asyncio.to_thread(search_engine().consult, text, config.ANSWER_MAX_ARTICLES)
+            # Loading the engine takes a minute: never on the event loop, which serves everyone.
+            found, faq_hits = await asyncio.to_thread(_search, text)
         except EmptyQueryError:
             dispatcher.utter_message(response="utter_default")
             return [SlotSet("referral_offered", False)]
+        except Exception:  # noqa: BLE001 - model or index unavailable: say so, offer a person
+            logger.exception("search failed")
+            dispatcher.utter_message(response="utter_search_unavailable")
+            return [SlotSet("referral_offered", True)]
         topic = topic_key(tracker)
         if not _confident(found):
             return await _refer_instead(dispatcher, tracker, found, topic)
-        return await _answer(dispatcher, tracker, domain, found, topic)
+        return await _answer(dispatcher, tracker, found, faq_hits, topic)
+
+    def failure_events(self, tracker: Tracker) -> list[EventType]:
+        return [SlotSet("referral_offered", False)]
+
+
+def _search(text: str) -> tuple[Consultation, list[Hit]]:
+    engine = search_engine()
+    found = engine.consult(text, config.ANSWER_MAX_ARTICLES)
+    return found, _faq_hits(found, engine)
 
 
 def _confident(found: Consultation) -> bool:
     return bool(found.hits) and found.hits[0].score >= config.ANSWER_MIN_SCORE
 
 
-def _faq_hits(found: Consultation) -> list:
+def _faq_hits(found: Consultation, engine) -> list[Hit]:
     """The articles a closely matching, fully grounded FAQ answer cites; empty when none fits."""
     match = found.faq
     if not (match and match.entry.fully_grounded and match.similarity >= config.FAQ_MIN_SIMILARITY):
         return []
-    cited = (search_engine().hit(article_id) for article_id in match.entry.cites)
+    cited = (engine.hit(article_id) for article_id in match.entry.cites)
     return [h for h in cited if h is not None][: config.ANSWER_MAX_ARTICLES]
 
 
-async def _answer(dispatcher, tracker, domain, found: Consultation, topic: str) -> list[EventType]:
-    faq_hits = _faq_hits(found)
+async def _answer(
+    dispatcher, tracker, found: Consultation, faq_hits: list[Hit], topic: str
+) -> list[EventType]:
     if faq_hits:
-        hits = faq_hits
-        text, outcome = reply.faq_answer(found.faq.entry.answer, hits, topic), "faq"
+        hits, outcome = faq_hits, "faq"
+        reply.send_answer(dispatcher, hits, topic, found.faq.entry.answer)
     else:
-        hits = found.hits
-        text, outcome = reply.article_answer(_lead(domain, topic), hits, topic), "answered"
+        hits, outcome = found.hits, "answered"
+        reply.send_answer(dispatcher, hits, topic, None)
     reasons = triage.complexity_reasons(latest_text(tracker))
     consultation_id = await _log(tracker, topic, hits, "referred" if reasons else outcome, found)
-    dispatcher.utter_message(text=text, buttons=reply.FEEDBACK_BUTTONS)
     events: list[EventType] = [
         SlotSet("topic", records.topic_name(topic)),
         SlotSet("last_question", latest_text(tracker)),
@@ -75,17 +90,16 @@ async def _answer(dispatcher, tracker, domain, found: Consultation, topic: str) 
         SlotSet("referral_offered", bool(reasons)),  # the rules read it after every answer
     ]
     if reasons:
-        dispatcher.utter_message(text=reply.complex_note(reasons), buttons=reply.REFERRAL_BUTTONS)
+        dispatcher.utter_message(response="utter_offer_referral", reasons="、".join(reasons))
     return events
 
 
 async def _refer_instead(dispatcher, tracker, found: Consultation, topic: str) -> list[EventType]:
     failed = (tracker.get_slot("failed_answers") or 0.0) + 1
     consultation_id = await _log(tracker, topic, [], "fallback", found)
-    buttons = reply.REFERRAL_BUTTONS
+    dispatcher.utter_message(response="utter_unsure_answer")
     if failed >= config.FAILED_ANSWERS_BEFORE_REFERRAL:  # going in circles: offer a person right now too
-        buttons = [*buttons, reply.HUMAN_BUTTON]
-    dispatcher.utter_message(text=reply.unsure_answer(), buttons=buttons)
+        dispatcher.utter_message(response="utter_offer_human")
     return [
         SlotSet("topic", records.topic_name(topic)),
         SlotSet("last_question", latest_text(tracker)),
@@ -94,11 +108,6 @@ async def _refer_instead(dispatcher, tracker, found: Consultation, topic: str) -
         SlotSet("failed_answers", failed),
         SlotSet("referral_offered", True),
     ]
-
-
-def _lead(domain: dict[str, Any], topic: str) -> str:
-    variants = domain.get("responses", {}).get(f"utter_legal_question/{topic}") or []
-    return variants[0].get("text", "") if variants else "根据您说的情况，相关的法律规定是："
 
 
 async def _log(tracker: Tracker, topic: str, hits, outcome: str, found: Consultation) -> str | None:

@@ -6,35 +6,36 @@ import asyncio
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import records
-from actions.reply import REFERRAL_BUTTONS
+from actions.answering import AnsweringAction
 
 logger = logging.getLogger(__name__)
 
 
-class ActionRecordFeedback(Action):
+class ActionRecordFeedback(AnsweringAction):
     def name(self) -> str:
         return "action_record_feedback"
 
-    async def run(
+    def failure_events(self, tracker: Tracker) -> list[EventType]:
+        return [SlotSet("helpful", None), SlotSet("referral_offered", False)]
+
+    async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         helpful = _helpful(tracker)
         consultation_id = tracker.get_slot("consultation_id")
         if helpful is None or not consultation_id:
-            dispatcher.utter_message(text="谢谢您的反馈！")
+            dispatcher.utter_message(response="utter_feedback_thanks")
             return [SlotSet("referral_offered", False)]
         await _store(consultation_id, helpful)
         if helpful:
-            dispatcher.utter_message(text="谢谢您的反馈，很高兴能帮上忙！")
+            dispatcher.utter_message(response="utter_feedback_glad")
             return [SlotSet("helpful", None), SlotSet("referral_offered", False)]
-        dispatcher.utter_message(
-            text="抱歉没能帮到您。要不要让村里的法律顾问具体帮您看看？", buttons=REFERRAL_BUTTONS
-        )
+        dispatcher.utter_message(response="utter_feedback_sorry")
         return [SlotSet("helpful", None), SlotSet("referral_offered", True)]
 
 

@@ -12,11 +12,23 @@ logger = logging.getLogger(__name__)
 
 
 _loading = threading.Lock()
+_engine: SearchEngine | None = None
+
+
+def use_search_engine(engine: SearchEngine | None) -> None:
+    """Serve questions from ``engine`` (e.g. a small real engine in tests); None: the configured one."""
+    global _engine
+    with _loading:
+        _engine = engine
 
 
 def search_engine() -> SearchEngine:
+    """The engine in use; loads the configured one on first use (slow: call it off the event loop)."""
+    global _engine
     with _loading:  # the warm-up thread and a first question must not load it twice
-        return load_engine()
+        if _engine is None:
+            _engine = load_engine()
+        return _engine
 
 
 def prepare_database() -> None:

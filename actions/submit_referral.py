@@ -6,49 +6,53 @@ import asyncio
 import logging
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import records
+from actions.answering import AnsweringAction
 
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("referral_village", "referral_phone", "referral_description", "referral_consent")
 
 
-class ActionSubmitReferral(Action):
+class ActionSubmitReferral(AnsweringAction):
     def name(self) -> str:
         return "action_submit_referral"
 
-    async def run(
+    def failure_events(self, tracker: Tracker) -> list[EventType]:
+        return _reset()
+
+    async def respond(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        reset = [SlotSet(slot, None) for slot in FORM_SLOTS] + [
-            SlotSet("referral_offered", False),
-            SlotSet("referral_urgent", False),
-        ]
         urgent = bool(tracker.get_slot("referral_urgent"))
         if not tracker.get_slot("referral_consent"):  # an explicit no is respected, urgent or not
-            dispatcher.utter_message(
-                text="好的，信息不会发送。您也可以随时拨打12348，或者直接去村委会找法律顾问。"
-            )
-            return reset
+            dispatcher.utter_message(response="utter_referral_not_sent")
+            return _reset()
         try:
             referral = await asyncio.to_thread(_create, tracker, urgent)
-        except records.RecordError as exc:
-            logger.warning("referral rejected: %s", exc)
-            dispatcher.utter_message(text="抱歉，信息没能提交成功。请拨打12348，工作人员会帮您登记。")
-            return reset
-        adviser = f"的法律顾问{referral.adviser_name}" if referral.adviser_name else "的法律顾问"
+        except Exception as exc:  # noqa: BLE001 - invalid, or neither the database nor the spool took it
+            logger.warning("referral not stored: %r", exc, exc_info=not isinstance(exc, records.RecordError))
+            dispatcher.utter_message(response="utter_referral_failed")
+            return _reset()
         dispatcher.utter_message(
-            text=(
-                f"已经转给{referral.village}{adviser}，"
-                f"{'会尽快' if urgent else '一般会在2个工作日内'}打电话联系您。"
-                f"登记编号：{referral.id[:8]}。有急事请拨打12348。"
-            )
+            response="utter_referral_sent_urgent" if urgent else "utter_referral_sent",
+            village=referral.village,
+            adviser=referral.adviser_name or "",
+            reference=referral.id[:8],
         )
-        return reset
+        return _reset()
+
+
+def _reset() -> list[EventType]:
+    """Clear the form for the next time; no referral is on offer any more."""
+    return [SlotSet(slot, None) for slot in FORM_SLOTS] + [
+        SlotSet("referral_offered", False),
+        SlotSet("referral_urgent", False),
+    ]
 
 
 def _create(tracker: Tracker, urgent: bool) -> records.ReferralReceipt:

@@ -146,6 +146,16 @@ def main() -> None:
     }
     if args.nlu:
         result["levels"]["nlu"], result["real_questions"]["nlu"] = run_nlu()
+        result["nlu_date"] = result["date"]
+    elif OUT.exists():
+        # Without --nlu the NLU level of the last run that had it is kept, with the date it was measured.
+        previous = json.loads(OUT.read_text(encoding="utf-8"))
+        if "nlu" in previous.get("levels", {}):
+            result["levels"]["nlu"] = previous["levels"]["nlu"]
+            result["real_questions"]["nlu"] = previous["real_questions"]["nlu"]
+            result["nlu_date"] = previous.get("nlu_date", previous["date"])
+            result["nlu_note"] = (f"kept from the --nlu run of {result['nlu_date']}: measured on the dev and "
+                                  "held-out parts as they were then, not rerun")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     for level, by_part in result["levels"].items():
@@ -159,6 +169,8 @@ def main() -> None:
                 f"{k} {r['false_alarm_rate']} ({r['n']})" for k, r in score["non_emergencies"].items() if k != "all"))
     for level, real in result["real_questions"].items():
         print(f"{level} on real legal questions: false alarms {real['false_alarm_rate']} (n={real['n']})")
+    if "nlu_note" in result:
+        print(f"nlu: {result['nlu_note']}")
     print(f"detect latency p50 {result['detect_latency_p50_us']} µs; wrote {OUT.relative_to(REPO)}")
 
 

@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, Select, exists, insert, select, update
 from sqlalchemy.engine import Row
 
-from records import validate
+from records import routing, validate
 from records.consultations import require_consultation
 from records.db import transaction
 from records.errors import (
@@ -172,6 +172,7 @@ def insert_referral(new: NewReferral, *, engine: Engine | None = None) -> Referr
             )
             note = "urgent" if new.urgent else None
             _add_event(conn, new.id, None, "new", new.by, note, new.created_at)
+            routing.record_new(conn, new.id, now=new.created_at)  # staff routing hook: township, reason
         stored = _load(conn, new.id)
     return ReferralReceipt(
         stored.id, pending=False, village=stored.village, adviser_name=stored.adviser_name, urgent=stored.urgent
@@ -261,7 +262,9 @@ def _placement(
     conn: Connection, village: int | str, adviser_id: int | None, consultation_id: str | None
 ) -> dict[str, object]:
     place = resolve_village(conn, village)
-    adviser = place.adviser_id if adviser_id is None else adviser_id
+    # Staff routing hook: several advisers → fewest open, absent ones skipped (records.routing).
+    routed = routing.route(conn, place.id).adviser_id or place.adviser_id
+    adviser = routed if adviser_id is None else adviser_id
     if adviser is None:
         raise UnknownAdviser(f"village {place.label} has no adviser")
     _require_adviser(conn, adviser)

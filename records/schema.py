@@ -202,3 +202,145 @@ handoffs = Table(
         postgresql_where=text("status = 'waiting'"),
     ),
 )
+
+
+# --- Staff web app (staff/) ------------------------------------------------------------------
+# Accounts, sessions, audit log, notes, routing and service-level state, the notification outbox
+# and the scheduler lock. Read and written by the records modules users, staff_sessions, audit,
+# notes, routing, notifications and locks.
+
+STAFF_ROLES = ("adviser", "township", "operator", "admin")
+RESOLUTION_OUTCOMES = ("answered", "mediated", "legal_aid", "litigation", "other")
+NOTIFICATION_CHANNELS = ("inapp", "log", "email", "webhook")
+NOTIFICATION_STATUSES = ("pending", "sent", "failed")
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("roles", String(100), nullable=False),  # comma-separated STAFF_ROLES
+    Column("adviser_id", ForeignKey("advisers.id"), nullable=True),
+    Column("township", String(50), nullable=True),
+    Column("email", String(200), nullable=True),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie value, never the value
+    Column("user_id", ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False),  # "user:<name>" or "addr:<ip>"
+    Column("at", UTCDateTime, nullable=False, default=utcnow),
+    Index("ix_login_failures_key_at", "key", "at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime, nullable=False, default=utcnow, index=True),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False, index=True),
+    Column("referral_id", String(36), nullable=True, index=True),
+    Column("detail", Text, nullable=True),
+)
+
+referral_notes = Table(
+    "referral_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("referral_id", ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False, default=utcnow),
+    Column("author", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+referral_resolutions = Table(
+    "referral_resolutions",
+    metadata,
+    Column("referral_id", ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True),
+    Column("outcome", String(16), nullable=False, index=True),
+    Column("summary", Text, nullable=False),
+    Column("by", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False, default=utcnow),
+    _one_of("outcome", RESOLUTION_OUTCOMES),
+)
+
+# Advisers beyond villages.adviser_id (a village served by several), their absence and e-mail.
+village_advisers = Table(
+    "village_advisers",
+    metadata,
+    Column("village_id", ForeignKey("villages.id", ondelete="CASCADE"), primary_key=True),
+    Column("adviser_id", ForeignKey("advisers.id", ondelete="CASCADE"), primary_key=True),
+)
+
+adviser_profiles = Table(
+    "adviser_profiles",
+    metadata,
+    Column("adviser_id", ForeignKey("advisers.id", ondelete="CASCADE"), primary_key=True),
+    Column("email", String(200), nullable=True),
+    Column("absent_until", UTCDateTime, nullable=True),
+)
+
+township_offices = Table(
+    "township_offices",
+    metadata,
+    Column("township", String(50), primary_key=True),
+    Column("office", String(100), nullable=False),  # e.g. 城关镇司法所
+    Column("email", String(200), nullable=True),
+)
+
+# How a referral was routed and where it stands against the service level.
+referral_routing = Table(
+    "referral_routing",
+    metadata,
+    Column("referral_id", ForeignKey("referrals.id", ondelete="CASCADE"), primary_key=True),
+    Column("township", String(50), nullable=False, index=True),
+    Column("to_township", Boolean, nullable=False),  # the 司法所 holds or shares it
+    Column("reason", String(40), nullable=False),
+    Column("notified_at", UTCDateTime, nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    Column("resolve_flagged_at", UTCDateTime, nullable=True),
+)
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dedupe_key", String(200), nullable=False, unique=True),  # never sent twice
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(200), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("referral_id", String(36), nullable=True, index=True),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    _one_of("channel", NOTIFICATION_CHANNELS),
+    _one_of("status", NOTIFICATION_STATUSES),
+    Index("ix_notifications_status_next", "status", "next_attempt_at"),
+)
+
+scheduler_locks = Table(
+    "scheduler_locks",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -3,12 +3,15 @@
 # Ctrl-C stops both. Settings (environment, with defaults):
 #   RASA_PORT=5005  ACTION_PORT=5055  RASA_HOST=127.0.0.1  RASA_ENDPOINTS=endpoints.yml
 #   RASA_MODEL=models/current.tar.gz  LEGAL_DB_URL (records.config)  KNOWLEDGE_* (knowledge.config)
+#   STAFF_PORT=5080 STAFF_HOST=127.0.0.1 and the other STAFF_* settings (staff/config.py)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 RASA_PORT="${RASA_PORT:-5005}"
 ACTION_PORT="${ACTION_PORT:-5055}"
 RASA_HOST="${RASA_HOST:-127.0.0.1}"
+STAFF_PORT="${STAFF_PORT:-5080}"
+STAFF_HOST="${STAFF_HOST:-127.0.0.1}"
 export ACTION_SERVER_URL="${ACTION_SERVER_URL:-http://127.0.0.1:${ACTION_PORT}/webhook}"
 export REDIS_HOST="${REDIS_HOST:-127.0.0.1}" REDIS_PORT="${REDIS_PORT:-6379}"
 export REDIS_TRACKER_DB="${REDIS_TRACKER_DB:-0}" REDIS_LOCK_DB="${REDIS_LOCK_DB:-1}"
@@ -32,11 +35,17 @@ pids+=($!)
     --model "${RASA_MODEL:-models/current.tar.gz}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
     --credentials credentials.yml >var/log/rasa.log 2>&1 &
 pids+=($!)
+# Staff web app. On a fresh machine `staff demo` creates the demo county's accounts and prints
+# their passwords once; later runs leave existing accounts alone.
+.venv/bin/python -m staff demo
+STAFF_HOST="$STAFF_HOST" STAFF_PORT="$STAFF_PORT" .venv/bin/python -m staff serve >var/log/staff.log 2>&1 &
+pids+=($!)
 
 echo "Starting (logs in var/log/): action server on :$ACTION_PORT, Rasa on $RASA_HOST:$RASA_PORT …"
 for _ in $(seq 1 300); do
     if curl -sf "http://$RASA_HOST:$RASA_PORT/status" >/dev/null 2>&1 \
-        && curl -sf "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1; then
+        && curl -sf "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 \
+        && curl -sf "http://$STAFF_HOST:$STAFF_PORT/login" >/dev/null 2>&1; then
         cat <<MSG
 
   The assistant is ready.
@@ -45,6 +54,7 @@ for _ in $(seq 1 300); do
                          curl -s -XPOST -H 'Content-Type: application/json' \\
                            -d '{"sender":"demo","message":"老板拖欠工资怎么办"}' \\
                            http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook
+  Staff web app:         http://$STAFF_HOST:$STAFF_PORT/   (advisers, 司法所, admin; accounts above)
 $( [[ -n "${WECHAT_TOKEN:-}" ]] && echo "  WeChat server URL:     https://<public host>/webhooks/wechat/webhook (proxied to :$RASA_PORT)" || true )
   Law search (CLI):      .venv/bin/python -m knowledge search "邻居家的树倒了砸坏了我的车"
   Press Ctrl-C to stop.

@@ -246,7 +246,7 @@
       showReplies(replies);
     }, function (error) {
       setBusy(false);
-      if (error && error.status === 400) {
+      if (error && (error.status === 400 || error.status === 413)) { // refused input: resending will not help
         addSystemMessage("这条消息没能发送，请检查内容后重新输入（不超过" + MAX_CHARS + "字）。");
         return;
       }

@@ -1,92 +1,74 @@
 """Custom actions run on trackers recorded from the real Rasa server (tests/actions/trackers/).
 
-Each test loads a recorded tracker, runs the action as the action server would, and checks what the
-resident is told, the events returned and what landed in a temporary records database.
+Each test loads a recorded tracker, runs the action as the action server would (questions searched by
+a small real engine, see conftest.py), and checks what the resident reads (the domain responses,
+filled in), the events returned and what landed in a temporary records database.
 """
 
 from __future__ import annotations
 
-import asyncio
-import copy
-import json
 import re
-from pathlib import Path
 
 import pytest
-import yaml
+from action_helpers import DOMAIN, buttons, recorded, render, rows, run, said, slots
 from rasa_sdk import Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from sqlalchemy import select
 
 import records
 from actions.answer_question import ActionAnswerQuestion
 from actions.emergency import ActionEmergency
 from actions.feedback import ActionRecordFeedback
-from actions.handoff import ActionHandoff
 from actions.referral_form import ValidateReferralForm
 from actions.submit_referral import ActionSubmitReferral
 from knowledge.config import REPO_ROOT
 from knowledge.corpus import load_corpus
 from records.schema import consultations, referrals
 
-pytestmark = pytest.mark.model
-TRACKERS = Path(__file__).parent / "trackers"
-DOMAIN = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
+pytestmark = [pytest.mark.model, pytest.mark.usefixtures("small_engine")]
 CORPUS = {(a.law, a.article_cn): a.text for a in load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"])}
 QUOTE = re.compile(r"《(?P<law>[^》]+)》(?P<article>第[零一二三四五六七八九十百千]+条)：(?P<text>.+?)(?=\n\n|$)", re.S)
 
 
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'legal.db'}"
-    monkeypatch.setenv("LEGAL_DB_URL", url)
-    monkeypatch.setenv("LEGAL_OUTBOX_DIR", str(tmp_path / "outbox"))
-    engine = records.get_engine(url)
-    records.init_db(engine)
-    return engine
-
-
-def recorded(name: str, **changes) -> Tracker:
-    state = json.loads((TRACKERS / f"{name}.json").read_text(encoding="utf-8"))
-    state = copy.deepcopy(state)
-    if "text" in changes:
-        state["latest_message"]["text"] = changes.pop("text")
-    state["slots"].update(changes)
-    return Tracker.from_dict(state)
-
-
-def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
-    dispatcher = CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, DOMAIN))
-    return dispatcher.messages, events
-
-
-def slots(events) -> dict:
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def rows(engine, table) -> list[dict]:
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(select(table))]
-
-
-def test_legal_question_is_answered_with_verbatim_articles_and_logged(db):
+def test_legal_question_is_answered_with_verbatim_articles_and_logged(db, small_engine):
     messages, events = run(ActionAnswerQuestion(), recorded("wage_question"))
-    answer = messages[0]["text"]
+    assert [m["response"] for m in messages][1:] == ["utter_next_step_labor", "utter_disclaimer"]
+    answer = render(messages[0])
     quotes = list(QUOTE.finditer(answer))
     assert 1 <= len(quotes) <= 3
     for quote in quotes:
         assert CORPUS[(quote["law"], quote["article"])] == quote["text"].strip()
-    assert answer.startswith(DOMAIN["responses"]["utter_legal_question/labor"][0]["text"])
-    assert "仲裁" in answer and "不是针对您个案的法律意见" in answer
-    assert [b["payload"] for b in messages[0]["buttons"]][:2] == ['/feedback{"helpful": "yes"}',
-                                                                '/feedback{"helpful": "no"}']
+    if messages[0]["response"] != "utter_faq_answer":
+        assert answer.startswith("关于拖欠工资和打工用工的问题，法律是这样规定的：")
+    text = said(messages)
+    assert "仲裁" in text and "不是针对您个案的法律意见" in text
+    assert [b["payload"] for b in buttons(messages[0])][:2] == ['/feedback{"helpful": "yes"}',
+                                                               '/feedback{"helpful": "no"}']
     values = slots(events)
     assert values["topic"] == "劳动纠纷" and values["referral_offered"] is False
     logged = rows(db, consultations)
     assert len(logged) == 1 and logged[0]["id"] == values["consultation_id"]
     assert logged[0]["outcome"] in ("answered", "faq") and logged[0]["articles"] == values["cited_articles"]
+    cited = [small_engine.articles[small_engine.by_id[i]] for i in values["cited_articles"]]
+    assert [(q["law"], q["article"]) for q in quotes] == [(a.law, a.article_cn) for a in cited]
+
+
+def test_every_response_an_action_names_exists_and_is_filled(db):
+    """Each topic has its lead and next step; every variable of the answer is passed by the action."""
+    for topic in records.TOPICS:
+        assert f"utter_legal_question/{topic}" in DOMAIN["responses"]
+        assert f"utter_next_step_{topic}" in DOMAIN["responses"]
+    messages, _ = run(ActionAnswerQuestion(), recorded("wage_question", text="老板欠我30万工资，我要起诉他"))
+    assert all("{" not in render(m) for m in messages)
+
+
+def test_wechat_gets_shorter_wording_with_the_choices_last(db):
+    """The same dispatched messages, as Rasa renders them for the WeChat output channel (name "wechat")."""
+    messages, _ = run(ActionAnswerQuestion(), recorded("wage_question"))
+    wechat = [buttons(m, "wechat") for m in messages]
+    assert [bool(b) for b in wechat] == [False, False, True]
+    assert len(render(messages[-1], channel="wechat")) < len(render(messages[-1]))
+    assert QUOTE.search(render(messages[0], channel="wechat"))
 
 
 def test_personal_numbers_are_redacted_in_the_log(db):
@@ -99,7 +81,10 @@ def test_personal_numbers_are_redacted_in_the_log(db):
 
 def test_large_sums_and_lawsuits_get_a_referral_offer(db):
     messages, events = run(ActionAnswerQuestion(), recorded("wage_question", text="老板欠我30万工资，我要起诉他"))
-    assert len(messages) == 2 and "法律顾问" in messages[1]["text"]
+    assert messages[-1]["response"] == "utter_offer_referral"
+    offer = render(messages[-1])
+    assert "法律顾问" in offer and "涉及诉讼或仲裁程序" in offer and "涉及金额较大" in offer
+    assert [b["payload"] for b in buttons(messages[-1])] == ["/affirm", "/deny"]
     assert slots(events)["referral_offered"] is True
     assert rows(db, consultations)[0]["outcome"] == "referred"
 
@@ -107,8 +92,8 @@ def test_large_sums_and_lawsuits_get_a_referral_offer(db):
 @pytest.mark.parametrize("text", ["今天天气怎么样", "asdkjh qwe zxc"])
 def test_unanswerable_text_gets_no_articles_but_a_referral_offer(db, text):
     messages, events = run(ActionAnswerQuestion(), recorded("wage_question", text=text))
-    assert "《" not in messages[0]["text"]
-    assert "法律顾问" in messages[0]["text"]
+    assert [m["response"] for m in messages] == ["utter_unsure_answer"]
+    assert "《" not in said(messages) and "法律顾问" in said(messages)
     assert slots(events)["referral_offered"] is True and slots(events)["failed_answers"] == 1
     assert rows(db, consultations)[0]["outcome"] == "fallback"
 
@@ -116,14 +101,13 @@ def test_unanswerable_text_gets_no_articles_but_a_referral_offer(db, text):
 def test_repeated_unanswerable_questions_also_offer_a_human(db):
     tracker = recorded("wage_question", text="asdkjh qwe zxc", failed_answers=1.0)
     messages, events = run(ActionAnswerQuestion(), tracker)
-    assert "/request_human" in [b["payload"] for b in messages[0]["buttons"]]
+    assert "/request_human" in [b["payload"] for m in messages for b in buttons(m)]
     assert slots(events)["failed_answers"] == 2
 
 
 def test_empty_text_gets_the_default_reply(db):
     messages, events = run(ActionAnswerQuestion(), recorded("wage_question", text="😀😀"))
-    assert messages == [{"response": "utter_default", **{k: v for k, v in messages[0].items()
-                                                         if k != "response"}}]
+    assert [m["response"] for m in messages] == ["utter_default"]
     assert events == [SlotSet("referral_offered", False)]
 
 
@@ -134,7 +118,7 @@ def test_unhelpful_feedback_is_stored_and_offers_the_adviser(db):
                                           question="邻居家的树倒了砸坏了我家的车", outcome="answered"), engine=db)
     messages, events = run(ActionRecordFeedback(), tracker)
     assert records.get_feedback(consultation_id, engine=db).helpful is False
-    assert "法律顾问" in messages[0]["text"]
+    assert "法律顾问" in said(messages)
     assert slots(events)["referral_offered"] is True
 
 
@@ -147,20 +131,29 @@ def test_consented_referral_is_stored_for_the_village_adviser(db):
     assert stored[0]["status"] == "new" and stored[0]["urgent"] is False
     adviser = records.referrals_for_adviser(stored[0]["adviser_id"], engine=db)
     assert [r.id for r in adviser] == [stored[0]["id"]]
-    assert "城关镇石桥村" in messages[0]["text"] and stored[0]["id"][:8] in messages[0]["text"]
+    confirmation = said(messages)
+    assert "城关镇石桥村" in confirmation and stored[0]["id"][:8] in confirmation
+    assert "2个工作日" in confirmation
     assert slots(events)["referral_phone"] is None  # the form is cleared for the next time
+
+
+def test_urgent_referral_is_confirmed_as_urgent(db):
+    tracker = recorded("referral_before_consent", referral_consent=True, referral_urgent=True)
+    messages, _ = run(ActionSubmitReferral(), tracker)
+    assert rows(db, referrals)[0]["urgent"] is True
+    assert "尽快" in said(messages) and "2个工作日" not in said(messages)
 
 
 def test_referral_without_consent_is_not_stored(db):
     messages, _ = run(ActionSubmitReferral(), recorded("referral_before_consent", referral_consent=False))
     assert rows(db, referrals) == []
-    assert "不会发送" in messages[0]["text"]
+    assert "不会发送" in said(messages)
 
 
 def test_referral_is_kept_when_the_database_is_down(db, tmp_path, monkeypatch):
     monkeypatch.setenv("LEGAL_DB_URL", f"sqlite:///{tmp_path / 'missing-dir' / 'x' / 'legal.db'}")
     messages, _ = run(ActionSubmitReferral(), recorded("referral_before_consent", referral_consent=True))
-    assert "城关镇石桥村" in messages[0]["text"]
+    assert "城关镇石桥村" in said(messages)
     assert records.outbox.pending_count() == 1
     monkeypatch.setenv("LEGAL_DB_URL", str(db.url))
     assert records.outbox.replay(db, any_database=True) == 1
@@ -176,7 +169,15 @@ def test_village_phone_and_description_are_validated(db):
     assert form.validate_referral_phone("+86 139-0000-1111", dispatcher, tracker, DOMAIN) == {
         "referral_phone": "13900001111"}
     assert form.validate_referral_description("嗯", dispatcher, tracker, DOMAIN) == {"referral_description": None}
-    assert len(dispatcher.messages) == 3  # one polite correction per rejected value
+    assert [m["response"] for m in dispatcher.messages] == [  # one polite correction per rejected value
+        "utter_village_not_found", "utter_phone_invalid", "utter_description_too_short"]
+
+
+def test_consent_question_shows_what_will_be_sent():
+    tracker = recorded("referral_before_consent")
+    question = render({"response": "utter_ask_referral_consent"}, tracker)
+    assert "城关镇石桥村" in question and "13812345678" in question and "包工头欠我们八个人的工资" in question
+    assert [b["payload"] for b in buttons({"response": "utter_ask_referral_consent"})] == ["/affirm", "/deny"]
 
 
 def test_emergency_gets_110_first_and_alerts_an_operator(db):
@@ -223,11 +224,3 @@ def test_emergency_the_rules_cannot_name_still_gets_110_and_120(db):
 def test_emergency_inside_a_legal_question_is_caught_by_the_safety_net(db):
     messages, _ = run(ActionAnswerQuestion(), recorded("wage_question", text="我不想活了，老板欠钱不给"))
     assert messages[0]["text"].startswith("🚨 马上拨打 110、120、12356")
-
-
-def test_handoff_pauses_the_conversation_and_queues_it(db):
-    tracker = recorded("wage_question", text="转人工")
-    messages, events = run(ActionHandoff(), tracker)
-    assert events == [ConversationPaused()]
-    assert "人工" in messages[0]["text"] and "12348" in messages[0]["text"]
-    assert [h.sender_id for h in records.waiting_handoffs(engine=db)] == [tracker.sender_id]

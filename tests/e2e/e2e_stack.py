@@ -34,6 +34,8 @@ READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "420"))
 REQUEST_TIMEOUT = 120.0
 SENDER_SALT = "e2e-test-salt"  # fixed, so tests can compute records.hash_sender themselves
 LOG_TAIL_LINES = 60
+# 转人工 tests: operators always on duty, and a short wait before the bot resumes.
+HANDOFF_TIMEOUT_MINUTES = os.environ.get("E2E_HANDOFF_TIMEOUT_MINUTES", "0.25")
 
 
 @dataclass
@@ -226,19 +228,24 @@ def base_env(db_url: str) -> dict[str, str]:
         RASA_TELEMETRY_ENABLED="false",
         PYTHONUNBUFFERED="1",
         SANIC_WORKER_ACK_TIMEOUT="120",
+        HOTLINE_HOURS="mon-sun 00:00-24:00",
+        HANDOFF_TIMEOUT_MINUTES=HANDOFF_TIMEOUT_MINUTES,
     )
     return env
 
 
 def write_endpoints(path: Path, action_port: int, tracker_db: Path) -> None:
-    path.write_text(
-        "action_endpoint:\n"
-        f'  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        "tracker_store:\n"
-        "  type: SQL\n"
-        "  dialect: sqlite\n"
-        f'  db: "{tracker_db}"\n'
-    )
+    """The repo's endpoints.yml (so tests run the configured tracker store) on a temporary database."""
+    text = (REPO_ROOT / "endpoints.yml").read_text(encoding="utf-8")
+    replacements = {
+        "${ACTION_SERVER_URL}": f'"http://127.0.0.1:{action_port}/webhook"',
+        "db: var/tracker.db": f'db: "{tracker_db}"',
+    }
+    for old, new in replacements.items():
+        if old not in text:
+            raise RuntimeError(f"endpoints.yml no longer contains {old!r}: update write_endpoints")
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
 
 
 def prepare_models(env: dict[str, str], log_dir: Path) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
-from e2e_stack import Stack
+from e2e_stack import HANDOFF_TIMEOUT_MINUTES, Stack
 from sqlalchemy import select
 
 import records
@@ -15,6 +16,7 @@ from knowledge.corpus import load_corpus
 from records.schema import referrals
 
 pytestmark = pytest.mark.e2e
+HANDOFF_TIMEOUT_S = float(HANDOFF_TIMEOUT_MINUTES) * 60
 
 CORPUS = {(a.law, a.article_cn): a for a in load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"])}
 QUOTE = re.compile(r"《(?P<law>[^》]+)》(?P<article>第[零一二三四五六七八九十百千]+条)：(?P<text>.+?)(?=\n\n|$)", re.S)
@@ -25,7 +27,8 @@ def new_sender() -> str:
 
 
 def texts(replies: list[dict]) -> str:
-    return "\n".join(r.get("text") or "" for r in replies)
+    """The replies as one text; each reply is its own paragraph (Rasa splits plain texts at blank lines)."""
+    return "\n\n".join(r.get("text") or "" for r in replies)
 
 
 def quoted_articles(reply: str) -> list[tuple[str, str, str]]:
@@ -50,8 +53,9 @@ def test_wage_arrears_answer_quotes_real_articles_verbatim(stack: Stack):
                for law, _, _ in quotes), answer
     assert "不是针对您个案的法律意见" in answer  # the disclaimer
     assert "仲裁" in answer or "劳动保障监察" in answer  # the next step
-    buttons = [b["title"] for r in replies for b in r.get("buttons", [])]
-    assert any("有帮助" in b for b in buttons) and any("没帮助" in b for b in buttons)
+    buttons = {b["title"]: b["payload"] for r in replies for b in r.get("buttons", [])}
+    assert buttons["👍 有帮助"] == '/feedback{"helpful": "yes"}'
+    assert buttons["👎 没帮助"] == '/feedback{"helpful": "no"}'
     logged = stack.consultations(sender)
     assert logged and logged[-1]["outcome"] in ("answered", "faq")
     assert logged[-1]["topic"] == "劳动纠纷"
@@ -76,6 +80,8 @@ def test_referral_conversation_ends_with_a_stored_record(stack: Stack):
     confirm = texts(stack.send(sender, "包工头欠我们八个人的工资两万多块钱，过年前都没给"))
     assert "13812345678" in confirm or "138 1234 5678" in confirm
     assert "石桥村" in confirm
+    unclear = texts(stack.send(sender, "行吧我考虑下"))  # not a plain yes: nothing is sent, asked again
+    assert "同意" in unclear and "13812345678" in unclear, unclear
     done = texts(stack.send(sender, "/affirm"))
     assert "法律顾问" in done
     with records.get_engine(stack.db_url).connect() as conn:
@@ -104,14 +110,28 @@ def test_emergency_gets_110_at_once(stack: Stack):
     assert stack.consultations(sender)[-1]["outcome"] == "emergency"
 
 
-def test_request_for_a_human_pauses_the_bot(stack: Stack):
+def test_a_resident_waiting_for_a_human_is_answered_and_the_bot_resumes(stack: Stack):
+    """转人工 in hotline hours: every message gets the queue position, an emergency still gets 110, and
+    after HANDOFF_TIMEOUT_MINUTES without an operator (E2E_HANDOFF_TIMEOUT_MINUTES) the bot resumes."""
     sender = new_sender()
-    replies = stack.send(sender, "转人工")
-    assert "人工" in texts(replies)
-    assert stack.tracker(sender)["paused"] is True
-    assert stack.send(sender, "老板拖欠工资怎么办") == []  # an operator answers now, not the bot
-    waiting = records.waiting_handoffs(engine=records.get_engine(stack.db_url))
-    assert sender in [h.sender_id for h in waiting]
+    started = time.monotonic()
+    queued = texts(stack.send(sender, "转人工"))
+    assert "转接人工" in queued and re.search(r"排在第 \d+ 位", queued), queued
+    assert stack.tracker(sender)["paused"] is False
+    engine = records.get_engine(stack.db_url)
+    handoff = records.open_handoff_for(sender, engine=engine)
+    assert handoff is not None and handoff.status == "waiting"
+    status = texts(stack.send(sender, "老板拖欠工资怎么办"))
+    assert re.search(r"排在第 \d+ 位", status) and "《" not in status, status  # no answer from the bot yet
+    assert "排在第" in texts(stack.send(sender, "好的"))
+    emergency = stack.send(sender, "我老公现在拿着刀要砍我，救命")
+    assert "110" in (emergency[0].get("text") or ""), emergency  # never swallowed by the waiting rule
+    time.sleep(max(0.0, started + HANDOFF_TIMEOUT_S + 1 - time.monotonic()))
+    resumed = texts(stack.send(sender, "还要等多久"))
+    assert "工作人员现在都在忙" in resumed, resumed
+    assert records.open_handoff_for(sender, engine=engine) is None  # closed when the bot resumed
+    answer = texts(stack.send(sender, "老板拖欠我三个月工资不给，我该怎么办"))
+    assert quoted_articles(answer), answer  # the bot answers again
 
 
 @pytest.mark.parametrize("message", ["asdkjh qwe zxc", "？？？。。。", "😀😀😀", "啊" * 5000, "工资" * 2500])

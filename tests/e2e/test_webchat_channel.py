@@ -76,7 +76,8 @@ BAD_REQUESTS = {
     "missing_sender": b'{"message": "hi"}',
     "number_sender": b'{"sender": 7, "message": "hi"}',
     "metadata_not_object": b'{"sender": "s", "message": "hi", "metadata": "x"}',
-    "huge_body": json.dumps({"sender": "s", "message": "hi", "pad": "x" * 70_000}).encode(),
+    "lone_surrogate_message": b'{"sender": "s", "message": "\\ud800"}',
+    "nul_in_sender": b'{"sender": "a\\u0000b", "message": "hi"}',
 }
 
 
@@ -86,6 +87,13 @@ def test_bad_input_is_a_clear_400(stack: Stack, raw: bytes) -> None:
     assert status == 400
     error = json.loads(body)
     assert error["error"] and error["detail"]
+
+
+def test_huge_body_is_a_413(stack: Stack) -> None:
+    raw = json.dumps({"sender": "s", "message": "hi", "pad": "x" * 70_000}).encode()
+    status, body = post_json(stack.webchat_webhook_url, None, raw=raw)
+    assert status == 413
+    assert json.loads(body)["error"] == "body_too_large"
 
 
 def test_rest_channel_still_works(stack: Stack) -> None:

@@ -1,9 +1,10 @@
 """The emergency test set (tests/safety/data/): what each labelled message must get.
 
 Two parts. ``dev``: the rules were written and fixed against it, and the learned score is trained
-on it; it includes six earlier held-out rounds, each with its first-run numbers noted where it
-starts. ``heldout``: the seventh round, written after the rules and the score were frozen and never
-used to change them; only the benchmark reports on it. Each line is
+on it; it includes seven earlier held-out rounds, each with its first-run numbers noted where it
+starts. ``heldout``: the eighth round, written before the rules were last changed and without looking
+at their output, run once with rules and score frozen (its first-run numbers are in its header); only
+the benchmark reports on it. Each line is
 ``kind<TAB>message``; for emergencies the kind says which numbers the reply must contain, for
 non-emergencies which kind's words the message borrows.
 """

@@ -63,6 +63,10 @@ def test_dev_false_alarms_are_at_most_5_percent() -> None:
         "我老公以前打过我 能离婚吗",
         "天然气漏气的事故 物业要赔吗",
         "防溺水安全教育讲什么",
+        # a third person's story of past violence with a claim, a plea about money or property
+        "邻居被人打伤了 伤好了对方不认账",
+        "救命啊 老板欠我工资不给",
+        "快来人啊 我家地被隔壁占了",
     ],
 )
 def test_past_legal_hypothetical_and_negated_mentions_are_not_emergencies(text: str) -> None:
@@ -84,6 +88,12 @@ def test_past_legal_hypothetical_and_negated_mentions_are_not_emergencies(text: 
         # present danger wins over a legal question in the same message
         ("我想死 老公出轨 钱也没了 能离婚吗", ("110", "120", "12356")),
         ("他正在打我 我要起诉他", ("110",)),
+        # self-harm worded as an injury also gets the crisis line
+        ("我割了手 血一直流 别管我", ("110", "120", "12356")),
+        ("自己拿刀片划了胳膊", ("110", "120", "12356")),
+        # water carrying someone away; a vehicle running over someone
+        ("小孩在海边被浪头卷走了", ("110", "120")),
+        ("三轮车从他腿上碾过去了", ("122", "120")),
     ],
 )
 def test_numbers_come_in_order_of_urgency(text: str, numbers: tuple[str, ...]) -> None:
