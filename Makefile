@@ -22,6 +22,7 @@ staff: setup
 setup:
 	scripts/setup_app_env.sh
 	scripts/setup_rasa_env.sh
+	scripts/setup_staff_assets.sh
 
 build-knowledge:
 	HF_HUB_OFFLINE=1 $(PY) -m knowledge build

@@ -344,3 +344,14 @@ scheduler_locks = Table(
     Column("holder", String(100), nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# --- Statistics (records.stats, records.callbacks) -------------------------------------------
+# The 12348 standard calls back every bad rating: one row per unhelpful feedback called back.
+feedback_callbacks = Table(
+    "feedback_callbacks",
+    metadata,
+    Column("consultation_id", ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False, default=utcnow),
+    Column("by", String(100), nullable=False),
+    Column("note", Text, nullable=True),
+)

@@ -6,6 +6,7 @@
     python -m staff user list | user disable U | user enable U | user set-password U [--password-stdin]
     python -m staff import FILE.csv|FILE.xlsx [--dry-run]
     python -m staff demo          # on an empty account table: the demo county's accounts
+    python -m staff stats --from 2026-01-01 --to 2026-12-31 [--json] [--xlsx F] [--csv DIR] [--pdf F]
 
 Without ``--password-stdin`` a password is generated and printed once. Exit status 2 on bad input.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from records import bootstrap, list_advisers, list_villages, users
 from records.errors import RecordError
-from staff import importer, passwords
+from staff import importer, passwords, stats_cli
 from staff.config import Settings
 from staff.sessions import make_store
 
@@ -145,8 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true")
     sub.add_parser("demo", help="create demo accounts on an empty account table")
+    stats_cli.add_parser(sub)
     args = parser.parse_args(argv)
     handlers = {"serve": cmd_serve, "user": cmd_user, "import": cmd_import, "demo": cmd_demo}
+    handlers["stats"] = stats_cli.cmd_stats
     try:
         bootstrap.init_db()
         return handlers[args.command](args)

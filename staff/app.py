@@ -84,10 +84,11 @@ def create_app(settings: Settings | None = None, name: str = "staff") -> Sanic:
     )
     app.static("/static", HERE / "static", name="static")
 
-    from staff import api, pages, scheduler  # blueprints register routes on import
+    from staff import api, pages, scheduler, stats  # blueprints register routes on import
 
     app.blueprint(api.bp)
     app.blueprint(pages.bp)
+    app.blueprint(stats.bp)
 
     @app.before_server_start
     async def _start(app: Sanic) -> None:
