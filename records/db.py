@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 
 from records.config import database_url
@@ -50,7 +50,17 @@ def dispose_engines(url: str | None = None) -> None:
 
 def create_schema(engine: Engine | None = None) -> None:
     """Create missing tables and indices (existing ones are left untouched)."""
-    metadata.create_all(engine or get_engine())
+    engine = engine or get_engine()
+    existing = set(inspect(engine).get_table_names())
+    metadata.create_all(engine)
+    # create_all skips the indices of tables that exist already: add those defined since.
+    inspector = inspect(engine)
+    for table in metadata.sorted_tables:
+        if table.name in existing and table.indexes:
+            have = {ix["name"] for ix in inspector.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in have:
+                    index.create(engine)
 
 
 @contextmanager

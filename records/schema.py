@@ -119,6 +119,9 @@ consultations = Table(
     Column("confidence", Float, nullable=True),
     _one_of("channel", CHANNELS),
     _one_of("outcome", OUTCOMES),
+    # The statistics dashboard reads only these columns of a period: one index-only scan
+    # (docs/benchmarks.md, statistics at county scale).
+    Index("ix_consultations_stats", "created_at", "outcome", "channel", "topic", "village_id"),
 )
 
 feedback = Table(

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -66,6 +68,8 @@ BOT_ANSWERED = ("answered", "faq")
 UNSURE = "fallback"
 UNKNOWN = "未注明"  # no topic / no village
 DEFAULT_ZONE = "Asia/Shanghai"
+CALLBACKS_ON_SCREEN = 200
+SUMMARY_THREADS = 4  # connections one summary uses at once (PostgreSQL runs its queries in parallel)
 MAX_DAYS = 366 * 10
 
 
@@ -153,13 +157,14 @@ def _referral_filter(period: Period, scope: StatsScope) -> ColumnElement[bool]:
     return condition
 
 
-def local_bucket(column: Any, grain: str, period: Period, dialect: str) -> ColumnElement[str]:
-    """The first local day of ``column``'s day/week (Monday)/month/year, as ``YYYY-MM-DD`` text."""
+def local_bucket(column: Any, grain: str, period: Period, dialect: str) -> ColumnElement[Any]:
+    """The first local day of ``column``'s day/week (Monday)/month/year: ``YYYY-MM-DD`` text on
+    SQLite, a local midnight timestamp on PostgreSQL (formatted per group, not per row; see
+    :func:`bucket_text`)."""
     if grain not in GRAINS:
         raise InvalidValue(f"grain must be one of {GRAINS}")
     if dialect == "postgresql":
-        local = func.timezone(period.zone, column)
-        return func.to_char(func.date_trunc(grain, local), "YYYY-MM-DD")
+        return func.date_trunc(grain, func.timezone(period.zone, column))
     # SQLite keeps naive UTC text; shift by the zone's offset. Asia/Shanghai has had no daylight
     # saving since 1991, so one offset holds for the whole period (checked below for other zones).
     zone = ZoneInfo(period.zone)
@@ -174,6 +179,11 @@ def local_bucket(column: Any, grain: str, period: Period, dialect: str) -> Colum
     if grain == "week":
         return func.date(local, "weekday 0", "-6 days")
     return func.strftime("%Y-%m-01" if grain == "month" else "%Y-01-01", local)
+
+
+def bucket_text(value: Any) -> str:
+    """A bucket of :func:`local_bucket` as ``YYYY-MM-DD``."""
+    return value.date().isoformat() if isinstance(value, datetime) else str(value)
 
 
 def _rows(engine: Engine | None, query: Select) -> list[Any]:
@@ -202,48 +212,86 @@ def percentile(values: list[float], p: float) -> float | None:
 
 # --- consultations -----------------------------------------------------------------------------
 
-_GROUPS = {
+_COLUMNS = {
     "topic": consultations.c.topic,
     "channel": consultations.c.channel,
     "outcome": consultations.c.outcome,
+    "village_id": consultations.c.village_id,
 }
+CUBE = ("topic", "channel", "outcome", "village_id", "bucket")
+
+
+def consultation_counts(
+    period: Period,
+    scope: StatsScope = StatsScope(),
+    keys: tuple[str, ...] = CUBE,
+    *,
+    grain: str = "month",
+    engine: Engine | None = None,
+) -> dict[str, dict[Any, int]]:
+    """Consultation counts per value of each of ``keys`` (``bucket``: the local day/week/month/year).
+
+    On PostgreSQL one scan answers every key (``GROUPING SETS``), which keeps the yearly dashboard
+    within its time budget at a million rows; SQLite runs one ``GROUP BY`` per key.
+    """
+    engine = engine or get_engine()
+    unknown = set(keys) - set(CUBE)
+    if unknown:
+        raise InvalidValue(f"unknown breakdown {sorted(unknown)}")
+    columns = [_COLUMNS[k].label(k) for k in keys if k != "bucket"]
+    if "bucket" in keys:
+        columns.append(local_bucket(consultations.c.created_at, grain, period, engine.dialect.name).label("bucket"))
+    rows = select(*columns).where(_consultation_filter(period, scope)).subquery()
+    out: dict[str, dict[Any, int]] = {k: {} for k in keys}
+    if engine.dialect.name == "postgresql" and len(keys) > 1:
+        cols = [rows.c[k] for k in keys]
+        query = select(*cols, func.grouping(*cols), func.count()).group_by(func.grouping_sets(*cols))
+        full = (1 << len(keys)) - 1
+        which = {full ^ (1 << (len(keys) - 1 - i)): i for i in range(len(keys))}
+        for row in _rows(engine, query):
+            i = which[row[-2]]
+            out[keys[i]][row[i]] = int(row[-1])
+    else:
+        for key in keys:
+            for value, n in _rows(engine, select(rows.c[key], func.count()).group_by(rows.c[key])):
+                out[key][value] = int(n)
+    if "bucket" in out:
+        out["bucket"] = {bucket_text(k): n for k, n in out["bucket"].items()}
+    return out
+
+
+def _village_names(engine: Engine | None) -> dict[int, tuple[str, str]]:
+    """Village id → (township, label)."""
+    query = select(villages.c.id, villages.c.township, villages.c.name)
+    return {r.id: (r.township, r.township + r.name) for r in _rows(engine, query)}
+
+
+def _named(key: str, counts: dict[str, dict[Any, int]], names: dict[int, tuple[str, str]]) -> dict[str, int]:
+    """One breakdown of :func:`consultation_counts`, villages named (``names``), largest first."""
+    if key in ("township", "village"):
+        part = 0 if key == "township" else 1
+        pairs = [(names[v][part] if v in names else None, n) for v, n in counts["village_id"].items()]
+        return _ordered(pairs)
+    return _ordered(list(counts[key].items()))
 
 
 def consultations_by(
     key: str, period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None
 ) -> dict[str, int]:
     """Counts by ``topic``, ``channel``, ``outcome``, ``township`` or ``village`` (label 城关镇石桥村)."""
-    where = _consultation_filter(period, scope)
-    if key in _GROUPS:
-        column = _GROUPS[key]
-        query = select(column, func.count()).where(where).group_by(column)
-    elif key in ("township", "village"):
-        # Count per village id first (one index-friendly GROUP BY), then name the villages.
-        per_village = (
-            select(consultations.c.village_id.label("vid"), func.count().label("n"))
-            .where(where)
-            .group_by(consultations.c.village_id)
-            .subquery()
-        )
-        label = villages.c.township if key == "township" else villages.c.township + villages.c.name
-        query = (
-            select(label, func.sum(per_village.c.n))
-            .select_from(per_village.outerjoin(villages, villages.c.id == per_village.c.vid))
-            .group_by(label)
-        )
-    else:
+    if key not in ("topic", "channel", "outcome", "township", "village"):
         raise InvalidValue(f"unknown breakdown {key!r}")
-    return _ordered([(r[0], r[1]) for r in _rows(engine, query)])
+    column = "village_id" if key in ("township", "village") else key
+    names = _village_names(engine) if column == "village_id" else {}
+    return _named(key, consultation_counts(period, scope, (column,), engine=engine), names)
 
 
 def consultations_over_time(
     grain: str, period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None
 ) -> dict[str, int]:
     """Consultations per local day / week / month / year (first day of the bucket → count), in order."""
-    engine = engine or get_engine()
-    bucket = local_bucket(consultations.c.created_at, grain, period, engine.dialect.name).label("bucket")
-    query = select(bucket, func.count()).where(_consultation_filter(period, scope)).group_by(bucket).order_by(bucket)
-    return {str(r[0]): int(r[1]) for r in _rows(engine, query)}
+    counts = consultation_counts(period, scope, ("bucket",), grain=grain, engine=engine)["bucket"]
+    return {str(k): counts[k] for k in sorted(counts)}
 
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -274,9 +322,19 @@ def unsure_questions(
     return [{"question": g["question"], "count": g["count"], "topic": g["topic"] or UNKNOWN} for g in ordered]
 
 
+_HAS_LEGAL_AID: set[Engine] = set()
+
+
 def _legal_aid_column(engine: Engine) -> bool:
-    """Whether ``consultations`` has a ``legal_aid`` flag (added by the operator console's call log)."""
-    return "legal_aid" in {c["name"] for c in inspect(engine).get_columns("consultations")}
+    """Whether ``consultations`` has a ``legal_aid`` flag (added by the operator console's call log).
+
+    Only a found column is remembered, so a migration is picked up without a restart.
+    """
+    if engine not in _HAS_LEGAL_AID:
+        if "legal_aid" not in {c["name"] for c in inspect(engine).get_columns("consultations")}:
+            return False
+        _HAS_LEGAL_AID.add(engine)
+    return True
 
 
 def _consultation_legal_aid(engine: Engine) -> ColumnElement[bool]:
@@ -370,26 +428,28 @@ def referral_times(
 ) -> dict[str, dict[str, Any]]:
     """Hours from a referral's creation to its first acceptance / first resolution (or closing):
     median, 90th percentile and how many referrals got there."""
-    firsts = {}
-    for name, statuses in (("accept", ("accepted",)), ("resolve", ("resolved", "closed"))):
-        first = (
-            select(referral_events.c.referral_id.label("rid"), func.min(referral_events.c.at).label("at"))
-            .where(referral_events.c.to_status.in_(statuses))
-            .group_by(referral_events.c.referral_id)
-            .subquery()
-        )
-        query = (
-            select(referrals.c.created_at, first.c.at)
-            .select_from(referrals.join(first, first.c.rid == referrals.c.id))
-            .where(_referral_filter(period, scope))
-        )
-        hours = [max((at - created).total_seconds(), 0) / 3600 for created, at in _rows(engine, query)]
-        firsts[name] = {
-            "n": len(hours),
-            "median_hours": _round(percentile(hours, 0.5)),
-            "p90_hours": _round(percentile(hours, 0.9)),
+    events = referral_events.c
+    accepted = func.min(case((events.to_status == "accepted", events.at)))
+    resolved = func.min(case((events.to_status.in_(("resolved", "closed")), events.at)))
+    query = (
+        select(referrals.c.created_at, accepted, resolved)
+        .select_from(referrals.join(referral_events, events.referral_id == referrals.c.id))
+        .where(_referral_filter(period, scope), events.to_status.in_(("accepted", "resolved", "closed")))
+        .group_by(referrals.c.id, referrals.c.created_at)
+    )
+    hours: dict[str, list[float]] = {"accept": [], "resolve": []}
+    for created, first_accept, first_resolve in _rows(engine, query):
+        for name, at in (("accept", first_accept), ("resolve", first_resolve)):
+            if at is not None:
+                hours[name].append(max((at - created).total_seconds(), 0) / 3600)
+    return {
+        name: {
+            "n": len(values),
+            "median_hours": _round(percentile(values, 0.5)),
+            "p90_hours": _round(percentile(values, 0.9)),
         }
-    return firsts
+        for name, values in hours.items()
+    }
 
 
 def _round(value: float | None) -> float | None:
@@ -450,6 +510,16 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
+def called_back_count(period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None) -> int:
+    """How many bad ratings of the period were called back."""
+    query = (
+        select(func.count())
+        .select_from(feedback_callbacks.join(consultations, consultations.c.id == feedback_callbacks.c.consultation_id))
+        .where(_consultation_filter(period, scope))
+    )
+    return int(_rows(engine, query)[0][0])
+
+
 def callback_list(
     period: Period,
     scope: StatsScope = StatsScope(),
@@ -503,43 +573,59 @@ def callback_list(
 # --- the whole picture -------------------------------------------------------------------------
 
 
-def headline(period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None) -> dict[str, Any]:
-    """The few numbers of a report's first paragraph (also used for the previous period)."""
-    engine = engine or get_engine()
-    c_where = _consultation_filter(period, scope)
-    bot = func.sum(case((consultations.c.outcome.in_(BOT_ANSWERED), 1), else_=0))
-    hotline = func.sum(case((consultations.c.channel == "hotline", 1), else_=0))
-    helpful = func.sum(case((feedback.c.helpful == true(), 1), else_=0))
-    r_where = _referral_filter(period, scope)
+def referral_totals(
+    period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None
+) -> dict[str, int]:
+    """Referrals of the period: how many, how many resolved or closed, how many mediated."""
     outcome = referral_resolutions.c.outcome
-    with transaction(engine, write=False) as conn:
-        total, answered, calls = conn.execute(select(func.count(), bot, hotline).where(c_where)).one()
-        yes, rated = conn.execute(
-            select(helpful, func.count())
-            .select_from(feedback.join(consultations, consultations.c.id == feedback.c.consultation_id))
-            .where(c_where)
-        ).one()
-        r_total, mediated, resolved = conn.execute(
-            select(
-                func.count(),
-                func.sum(case((outcome == "mediated", 1), else_=0)),
-                func.sum(case((referrals.c.status.in_(("resolved", "closed")), 1), else_=0)),
-            )
-            .select_from(
-                referrals.outerjoin(referral_resolutions, referral_resolutions.c.referral_id == referrals.c.id)
-            )
-            .where(r_where)
-        ).one()
-    total, answered, yes, rated = int(total), int(answered or 0), int(yes or 0), int(rated)
+    query = (
+        select(
+            func.count(),
+            func.sum(case((referrals.c.status.in_(("resolved", "closed")), 1), else_=0)),
+            func.sum(case((outcome == "mediated", 1), else_=0)),
+        )
+        .select_from(referrals.outerjoin(referral_resolutions, referral_resolutions.c.referral_id == referrals.c.id))
+        .where(_referral_filter(period, scope))
+    )
+    total, resolved, mediated = _rows(engine, query)[0]
+    return {"referrals_total": int(total), "referrals_resolved": int(resolved or 0), "mediated": int(mediated or 0)}
+
+
+def headline(
+    period: Period,
+    scope: StatsScope = StatsScope(),
+    *,
+    parts: dict[str, Any] | None = None,
+    engine: Engine | None = None,
+) -> dict[str, Any]:
+    """The few numbers of a report's first paragraph (also used for the previous period).
+
+    ``parts`` holds what the caller computed already: ``counts`` (of :func:`consultation_counts`,
+    with channel and outcome), ``satisfaction``, ``referrals`` (:func:`referral_totals`),
+    ``legal_aid``.
+    """
+    engine = engine or get_engine()
+    parts = dict(parts or {})
+    if "counts" not in parts:
+        parts["counts"] = consultation_counts(period, scope, ("channel", "outcome"), engine=engine)
+    if "satisfaction" not in parts:
+        parts["satisfaction"] = satisfaction_by_topic(period, scope, engine=engine)
+    if "referrals" not in parts:
+        parts["referrals"] = referral_totals(period, scope, engine=engine)
+    if "legal_aid" not in parts:
+        parts["legal_aid"] = legal_aid_requests(period, scope, engine=engine)
+    counts, satisfaction = parts["counts"], parts["satisfaction"]
+    total = sum(counts["outcome"].values())
+    answered = sum(n for k, n in counts["outcome"].items() if k in BOT_ANSWERED)
+    yes = sum(r["helpful"] for r in satisfaction)
+    rated = yes + sum(r["unhelpful"] for r in satisfaction)
     return {
         "consultations_total": total,
         "bot_answered": answered,
         "bot_answered_rate": _rate(answered, total),
-        "hotline_calls": int(calls or 0),
-        "referrals_total": int(r_total),
-        "referrals_resolved": int(resolved or 0),
-        "mediated": int(mediated or 0),
-        "legal_aid_requests": legal_aid_requests(period, scope, engine=engine),
+        "hotline_calls": counts["channel"].get("hotline", 0),
+        **parts["referrals"],
+        "legal_aid_requests": parts["legal_aid"],
         "feedback": {"helpful": yes, "unhelpful": rated - yes, "helpful_rate": _rate(yes, rated)},
     }
 
@@ -549,38 +635,71 @@ def summary(
     scope: StatsScope = StatsScope(),
     *,
     grain: str | None = None,
+    callbacks: str = "all",
     engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Every figure of the dashboard and the report, JSON-ready (times as ISO text).
 
+    ``callbacks="all"`` lists every bad rating of the period (exports, the report); ``"pending"``
+    only the first ``CALLBACKS_ON_SCREEN`` not yet called back (the dashboard's work list).
+
     ``grain`` of the trend defaults to day for up to 62 days, week up to a half-year, else month.
+    The queries are independent and run on a few connections at once (see ``SUMMARY_THREADS``).
     """
     engine = engine or get_engine()
     grain = grain or ("day" if period.days <= 62 else "week" if period.days <= 184 else "month")
-    out = headline(period, scope, engine=engine)
-    callbacks = callback_list(period, scope, engine=engine)
+    if callbacks not in ("all", "pending"):
+        raise InvalidValue("callbacks must be 'all' or 'pending'")
+    pending = callbacks == "pending"
+    before = period.previous()
+    tasks: dict[str, Callable[[], Any]] = {
+        "counts": lambda: consultation_counts(period, scope, CUBE, grain=grain, engine=engine),
+        "satisfaction": lambda: satisfaction_by_topic(period, scope, engine=engine),
+        "callbacks": lambda: callback_list(
+            period, scope, pending_only=pending, limit=CALLBACKS_ON_SCREEN if pending else None, engine=engine
+        ),
+        "called_back": lambda: called_back_count(period, scope, engine=engine),
+        "referrals": lambda: referral_totals(period, scope, engine=engine),
+        "legal_aid": lambda: legal_aid_requests(period, scope, engine=engine),
+        "before_counts": lambda: consultation_counts(before, scope, ("channel", "outcome"), engine=engine),
+        "before_satisfaction": lambda: satisfaction_by_topic(before, scope, engine=engine),
+        "before_referrals": lambda: referral_totals(before, scope, engine=engine),
+        "before_legal_aid": lambda: legal_aid_requests(before, scope, engine=engine),
+        "unsure": lambda: unsure_questions(period, scope, engine=engine),
+        "times": lambda: referral_times(period, scope, engine=engine),
+        "by_status": lambda: referrals_by("status", period, scope, engine=engine),
+        "by_outcome": lambda: referrals_by("outcome", period, scope, engine=engine),
+        "by_village": lambda: referrals_by("village", period, scope, engine=engine),
+        "by_adviser": lambda: referrals_per_adviser(period, scope, engine=engine),
+        "overdue": lambda: overdue_referrals(period, scope, engine=engine),
+        "villages": lambda: _village_names(engine),
+    }
+    with ThreadPoolExecutor(max_workers=SUMMARY_THREADS, thread_name_prefix="stats") as pool:
+        futures = {name: pool.submit(task) for name, task in tasks.items()}
+        got = {name: future.result() for name, future in futures.items()}
+    counts = got["counts"]
+    out = headline(period, scope, parts=got, engine=engine)
+    earlier = {k.removeprefix("before_"): v for k, v in got.items() if k.startswith("before_")}
+    previous = headline(before, scope, parts=earlier, engine=engine)
     out.update(
         period={"from": period.start.isoformat(), "to": period.end.isoformat(), "zone": period.zone},
         scope=scope.label,
         grain=grain,
-        over_time=consultations_over_time(grain, period, scope, engine=engine),
-        by_topic=consultations_by("topic", period, scope, engine=engine),
-        by_channel=consultations_by("channel", period, scope, engine=engine),
-        by_outcome=consultations_by("outcome", period, scope, engine=engine),
-        by_township=consultations_by("township", period, scope, engine=engine),
-        by_village=consultations_by("village", period, scope, engine=engine),
-        unsure_questions=unsure_questions(period, scope, engine=engine),
-        referrals_by_status=referrals_by("status", period, scope, engine=engine),
-        referrals_by_outcome=referrals_by("outcome", period, scope, engine=engine),
-        referrals_by_village=referrals_by("village", period, scope, engine=engine),
-        referrals_by_adviser=referrals_per_adviser(period, scope, engine=engine),
-        referral_times=referral_times(period, scope, engine=engine),
-        overdue=[_jsonable(r) for r in overdue_referrals(period, scope, engine=engine)],
-        satisfaction_by_topic=satisfaction_by_topic(period, scope, engine=engine),
-        callbacks=[_jsonable(r) for r in callbacks],
-        callbacks_pending=sum(1 for r in callbacks if r["called_back_at"] is None),
-        previous=headline(period.previous(), scope, engine=engine)
-        | {"period": {"from": period.previous().start.isoformat(), "to": period.previous().end.isoformat()}},
+        over_time={str(k): counts["bucket"][k] for k in sorted(counts["bucket"])},
+        **{f"by_{key}": _named(key, counts, got["villages"]) for key in ("topic", "channel", "outcome")},
+        by_township=_named("township", counts, got["villages"]),
+        by_village=_named("village", counts, got["villages"]),
+        unsure_questions=got["unsure"],
+        referrals_by_status=got["by_status"],
+        referrals_by_outcome=got["by_outcome"],
+        referrals_by_village=got["by_village"],
+        referrals_by_adviser=got["by_adviser"],
+        referral_times=got["times"],
+        overdue=[_jsonable(r) for r in got["overdue"]],
+        satisfaction_by_topic=got["satisfaction"],
+        callbacks=[_jsonable(r) for r in got["callbacks"]],
+        callbacks_pending=out["feedback"]["unhelpful"] - got["called_back"],
+        previous=previous | {"period": {"from": before.start.isoformat(), "to": before.end.isoformat()}},
     )
     return out
 

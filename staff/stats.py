@@ -28,7 +28,7 @@ from staff.access import require
 from staff.app import render
 from staff.errors import StaffError, forbidden, invalid, not_found
 from staff.stats_report import PdfError, pdf_bytes, report_context
-from staff.stats_tables import StatTable, csv_bytes, tables, xlsx_bytes
+from staff.stats_tables import CHANNEL_LABELS, StatTable, csv_bytes, tables, xlsx_bytes
 
 bp = Blueprint("stats")
 ROLES = ("admin", "township")
@@ -60,11 +60,11 @@ def _query(request: Request, user: StaffUser) -> tuple[Period, StatsScope, str |
     return period, StatsScope(township), grain
 
 
-async def _summary(request: Request) -> tuple[StaffUser, Period, StatsScope, dict[str, Any]]:
+async def _summary(request: Request, callbacks: str = "all") -> tuple[StaffUser, Period, StatsScope, dict[str, Any]]:
     user = require(request, *ROLES)
     period, scope, grain = _query(request, user)
     try:
-        summary = await asyncio.to_thread(stats.summary, period, scope, grain=grain)
+        summary = await asyncio.to_thread(stats.summary, period, scope, grain=grain, callbacks=callbacks)
     except InvalidValue as exc:
         raise invalid(str(exc)) from None
     return user, period, scope, summary
@@ -109,7 +109,7 @@ def _quick_periods(today: date) -> list[tuple[str, dict[str, str]]]:
 
 @bp.get("/stats")
 async def dashboard(request: Request) -> HTTPResponse:
-    user, period, scope, summary = await _summary(request)
+    user, period, scope, summary = await _summary(request, callbacks="pending")
     await _log(user, "stats_view", "dashboard", period, scope)
     params = _params(period, scope, summary["grain"])
     today = datetime.now(ZoneInfo(_zone(request))).date()
@@ -127,10 +127,12 @@ async def dashboard(request: Request) -> HTTPResponse:
             "period": period,
             "scope": scope,
             "grains": (("day", "日"), ("week", "周"), ("month", "月"), ("year", "年")),
+            "grain": request.args.get("grain", ""),
+            "channel_labels": CHANNEL_LABELS,
             "townships": townships,
             "query": urlencode(params),
             "quick": quick,
-            "pending": [c for c in summary["callbacks"] if not c["called_back_at"]][:200],
+            "pending": summary["callbacks"],
             "message": request.args.get("message"),
         },
     )

@@ -8,7 +8,6 @@ before printing.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -41,7 +40,7 @@ class PdfError(RuntimeError):
 
 
 def chromium() -> str:
-    found = os.environ.get("STAFF_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
         raise PdfError("Chromium is not installed (scripts/ensure_browser.sh)")
     return found

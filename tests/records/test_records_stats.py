@@ -8,10 +8,11 @@ import json
 from datetime import date
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from stats_fixture import EXPECTED, MARCH, SECRETS, seed
 
 from records import audit, callbacks, stats
+from records.db import create_schema
 from records.errors import InvalidValue, UnknownConsultation
 from records.stats import Period, StatsScope
 
@@ -134,6 +135,9 @@ def test_call_back_mark_is_kept_and_audited(engine: Engine, ids: dict[str, str])
         ids["c3"],
         ids["c8"],
     ]
+    on_screen = stats.summary(MARCH, callbacks="pending", engine=engine)  # the dashboard's work list
+    assert [r["consultation_id"] for r in on_screen["callbacks"]] == [ids["c3"], ids["c8"]]
+    assert on_screen["callbacks_pending"] == 2 and stats.summary(MARCH, engine=engine)["callbacks_pending"] == 2
     entry = audit.entries(engine=engine)[0]
     assert (entry.actor, entry.action) == ("cg-office", "callback") and ids["c6"] in (entry.detail or "")
     with pytest.raises(UnknownConsultation):
@@ -159,3 +163,11 @@ def test_percentile_is_linear_between_ranks() -> None:
     assert stats.percentile([5.0], 0.9) == 5.0
     assert stats.percentile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
     assert stats.percentile([10.0, 0.0, 20.0, 30.0, 40.0], 0.9) == pytest.approx(36.0)
+
+
+def test_create_schema_adds_the_statistics_index_to_an_existing_table(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_consultations_stats"))
+    assert "ix_consultations_stats" not in {ix["name"] for ix in inspect(engine).get_indexes("consultations")}
+    create_schema(engine)  # what init_db does on an old database
+    assert "ix_consultations_stats" in {ix["name"] for ix in inspect(engine).get_indexes("consultations")}
