@@ -141,7 +141,6 @@ def queries(period: Period, scope: StatsScope, engine: Engine) -> dict[str, Call
         "callback_list_pending_200": lambda: stats.callback_list(
             period, scope, pending_only=True, limit=200, engine=engine
         ),
-        "called_back_count": lambda: stats.called_back_count(period, scope, engine=engine),
         "legal_aid_requests": lambda: stats.legal_aid_requests(period, scope, engine=engine),
     }
     for key in ("topic", "channel", "outcome", "township", "village"):

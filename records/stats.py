@@ -491,33 +491,37 @@ def _rated(period: Period, scope: StatsScope) -> ColumnElement[bool]:
 def satisfaction_by_topic(
     period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None
 ) -> list[dict[str, Any]]:
-    """Helpful / not helpful per topic of the rated consultation."""
+    """Helpful / not helpful per topic of the rated consultation, and how many bad ratings were
+    called back."""
     helpful = func.sum(case((feedback.c.helpful == true(), 1), else_=0))
+    called = func.count(feedback_callbacks.c.consultation_id)
     query = (
-        select(consultations.c.topic, helpful, func.count())
-        .select_from(feedback.join(consultations, consultations.c.id == feedback.c.consultation_id))
+        select(consultations.c.topic, helpful, func.count(), called)
+        .select_from(
+            feedback.join(consultations, consultations.c.id == feedback.c.consultation_id).outerjoin(
+                feedback_callbacks, feedback_callbacks.c.consultation_id == feedback.c.consultation_id
+            )
+        )
         .where(_rated(period, scope))
         .group_by(consultations.c.topic)
     )
     rows = []
-    for topic, yes, n in _rows(engine, query):
+    for topic, yes, n, back in _rows(engine, query):
         yes, n = int(yes or 0), int(n)
-        rows.append({"topic": topic or UNKNOWN, "helpful": yes, "unhelpful": n - yes, "rate": _rate(yes, n)})
+        rows.append(
+            {
+                "topic": topic or UNKNOWN,
+                "helpful": yes,
+                "unhelpful": n - yes,
+                "rate": _rate(yes, n),
+                "called_back": back,
+            }
+        )
     return sorted(rows, key=lambda r: (-(r["helpful"] + r["unhelpful"]), r["topic"]))
 
 
 def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
-
-
-def called_back_count(period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None) -> int:
-    """How many bad ratings of the period were called back."""
-    query = (
-        select(func.count())
-        .select_from(feedback_callbacks.join(consultations, consultations.c.id == feedback_callbacks.c.consultation_id))
-        .where(_consultation_filter(period, scope))
-    )
-    return int(_rows(engine, query)[0][0])
 
 
 def callback_list(
@@ -658,7 +662,6 @@ def summary(
         "callbacks": lambda: callback_list(
             period, scope, pending_only=pending, limit=CALLBACKS_ON_SCREEN if pending else None, engine=engine
         ),
-        "called_back": lambda: called_back_count(period, scope, engine=engine),
         "referrals": lambda: referral_totals(period, scope, engine=engine),
         "legal_aid": lambda: legal_aid_requests(period, scope, engine=engine),
         "before_counts": lambda: consultation_counts(before, scope, ("channel", "outcome"), engine=engine),
@@ -698,7 +701,7 @@ def summary(
         overdue=[_jsonable(r) for r in got["overdue"]],
         satisfaction_by_topic=got["satisfaction"],
         callbacks=[_jsonable(r) for r in got["callbacks"]],
-        callbacks_pending=out["feedback"]["unhelpful"] - got["called_back"],
+        callbacks_pending=out["feedback"]["unhelpful"] - sum(r["called_back"] for r in got["satisfaction"]),
         previous=previous | {"period": {"from": before.start.isoformat(), "to": before.end.isoformat()}},
     )
     return out
