@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, text
-from stats_fixture import EXPECTED, MARCH, SECRETS, seed
+from stats_fixture import EXPECTED, MARCH, SECRETS, SENDER, seed
 
+import records
 from records import audit, callbacks, stats
 from records.db import create_schema
 from records.errors import InvalidValue, UnknownConsultation
@@ -171,3 +173,15 @@ def test_create_schema_adds_the_statistics_index_to_an_existing_table(engine: En
     assert "ix_consultations_stats" not in {ix["name"] for ix in inspect(engine).get_indexes("consultations")}
     create_schema(engine)  # what init_db does on an old database
     assert "ix_consultations_stats" in {ix["name"] for ix in inspect(engine).get_indexes("consultations")}
+
+
+def test_forgetting_a_sender_removes_their_call_back_mark(
+    engine: Engine, ids: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEGAL_OUTBOX_DIR", str(tmp_path / "outbox"))
+    assert callbacks.mark_called_back(ids["c3"], "bureau", engine=engine)
+    records.forget_sender(f"{SENDER}-c3", engine=engine)
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT count(*) FROM feedback_callbacks")).scalar_one()
+    assert left == 0
+    assert ids["c3"] not in [r["consultation_id"] for r in stats.callback_list(MARCH, engine=engine)]
