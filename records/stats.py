@@ -289,9 +289,39 @@ def consultations_by(
 def consultations_over_time(
     grain: str, period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None
 ) -> dict[str, int]:
-    """Consultations per local day / week / month / year (first day of the bucket → count), in order."""
+    """Consultations per local day / week / month / year (first day of the bucket → count), in
+    order, with the empty buckets of the period as 0 (a trend line must not skip quiet days)."""
     counts = consultation_counts(period, scope, ("bucket",), grain=grain, engine=engine)["bucket"]
-    return {str(k): counts[k] for k in sorted(counts)}
+    return _filled(counts, grain, period)
+
+
+def buckets(grain: str, period: Period) -> list[str]:
+    """The first days of every day/week (Monday)/month/year the period touches, as ``YYYY-MM-DD``."""
+    if grain == "day":
+        first, step = period.start, None
+    elif grain == "week":
+        first, step = period.start - timedelta(days=period.start.weekday()), None
+    elif grain == "month":
+        first, step = period.start.replace(day=1), "month"
+    elif grain == "year":
+        first, step = period.start.replace(month=1, day=1), "year"
+    else:
+        raise InvalidValue(f"grain must be one of {GRAINS}")
+    out = []
+    day = first
+    while day <= period.end:
+        out.append(day.isoformat())
+        if step is None:
+            day += timedelta(days=7 if grain == "week" else 1)
+        elif step == "month":
+            day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        else:
+            day = date(day.year + 1, 1, 1)
+    return out
+
+
+def _filled(counts: dict[str, int], grain: str, period: Period) -> dict[str, int]:
+    return {key: counts.get(key, 0) for key in sorted(set(buckets(grain, period)) | set(counts))}
 
 
 _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -688,7 +718,7 @@ def summary(
         period={"from": period.start.isoformat(), "to": period.end.isoformat(), "zone": period.zone},
         scope=scope.label,
         grain=grain,
-        over_time={str(k): counts["bucket"][k] for k in sorted(counts["bucket"])},
+        over_time=_filled(counts["bucket"], grain, period),
         **{f"by_{key}": _named(key, counts, got["villages"]) for key in ("topic", "channel", "outcome")},
         by_township=_named("township", counts, got["villages"]),
         by_village=_named("village", counts, got["villages"]),
