@@ -23,6 +23,7 @@ lets them be searched or quoted as 第X条.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import re
 import shutil
@@ -157,6 +158,9 @@ def _readme(source: Path, texts: dict, flags: dict[str, str], counts: dict[str, 
                       f"{len(kinds[kind]):,} |" for kind in KINDS)
     flagged = "\n".join(f"- {law}: {why}" for law, why in sorted(flags.items()))
     flagged += "\n" + "\n".join(f"- `{i}`: {why}" for i, why in ARTICLE_DEFECTS.items())
+    today = dt.date.today().isoformat()
+    pending = "\n".join(sorted({f"- {rs[0]['law']}: from {rs[0]['effective_date']}" for rs in texts.values()
+                                if (rs[0].get("effective_date") or "") > today})) or "- none"
     fixes = "\n".join(f"- `{i}`: {why}" for i, (_, _, why) in CORRECTIONS.items())
     return f"""# National corpus (`KNOWLEDGE_CORPUS=national`)
 
@@ -197,6 +201,10 @@ Flagged `defect` and never searched or cited until fixed from the official text
 
 Records without an article number (preambles, notices, appendices; {counts['records without article number']})
 are kept but never searched or quoted as 第X条.
+
+Texts not yet in effect when imported (the loader withholds them until their effective date; where they revise
+a text, the version in force until then is not in the source, so that text cannot be quoted meanwhile):
+{pending}
 """
 
 
