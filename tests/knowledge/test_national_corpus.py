@@ -223,3 +223,11 @@ def test_national_setting_builds_and_searches_a_slice_through_the_cli(tmp_path, 
     assert "工资支付暂行规定" in plain.stdout and "· 现行有效" in plain.stdout
     truncated = _cli("search", "麻醉药品", "--law", "麻醉药品和精神药品管理条例", "--json", **env)
     assert truncated.returncode == 0 and json.loads(truncated.stdout) == []
+
+
+def test_a_cite_of_an_inserted_article_resolves_to_it_not_to_the_article_before():
+    from knowledge.faq import resolve_cite
+
+    by_key = {"刑法": "刑法"}
+    assert resolve_cite("中华人民共和国刑法第一百三十三条之一", by_key) == "刑法-133之一"
+    assert resolve_cite("中华人民共和国刑法第一百三十三条", by_key) == "刑法-133"
