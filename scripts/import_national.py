@@ -11,7 +11,8 @@ that re-running the import reproduces the shipped files exactly:
 
 - corrected (``corrections`` field on the record says what changed): the source typo 农民专业合作社法 第十九条
   "报登已机关" (→ "报登记机关", the official wording); table rules (``+----+`` / ``-----`` lines, tables whose
-  cells the source lost) dropped from the end of an article's text;
+  cells the source lost) and the next chapter's heading glued by the source dropped from the end of an
+  article's text (also in the county corpus's copy of 农村土地承包纠纷司法解释-19);
 - flagged ``defect`` (loaded but never searched or cited until fixed from the official text): texts the
   source truncated, texts whose article numbering has gaps (amendments to the Constitution excepted: their
   articles continue the numbering of the previous amendment), and the two articles of 生态环境法典 that
@@ -51,6 +52,11 @@ ARTICLE_DEFECTS = {
     "生态环境法典-1200": "the source lost article 1201; the tail of 1201 is appended to this article",
 }
 _TABLE_RULE = re.compile(r"^\s*\+?[-=+|]{10,}\+?\s*$")
+# The next chapter's or section's heading that the source glued to the end of an article (a line of its own
+# after the article's last sentence, or right after its final 。).
+_GLUED_HEADING = re.compile(r"^(第[一二三四五六七八九十百]+[章节].{0,20}|[一二三四五六七八九十]+、[^。；，：]{1,30}"
+                            r"|（[一二三四五六七八九十]+）[^。；，：]{1,30}|[^。；，：、“”\"（）()附]{2,12})$")
+_GLUED_CHAPTER = re.compile(r"(?<=。)第[一二三四五六七八九十]+章\S{0,20}$")
 
 
 def main() -> None:
@@ -111,6 +117,10 @@ def _fix(record: dict, text_defect: str | None, counts: dict[str, int]) -> dict:
             lines.pop()
         record["text"] = "\n".join(lines).strip()
         corrections.append("table rules and broken table rows at the end of the text dropped")
+    heading = _glued_heading(record["text"]) if record["article_num"] is not None else None
+    if heading:
+        record["text"] = record["text"][: -len(heading)].rstrip()
+        corrections.append(f"heading {heading.strip()!r} glued to the end of the text by the source dropped")
     if corrections:
         record["corrections"] = corrections
         counts["records corrected"] += 1
@@ -123,12 +133,24 @@ def _fix(record: dict, text_defect: str | None, counts: dict[str, int]) -> dict:
     return record
 
 
+def _glued_heading(text: str) -> str | None:
+    """The heading glued to the end of an article's text (with its line break), if any."""
+    lines = text.split("\n")
+    if len(lines) > 1 and lines[-2].endswith("。") and _GLUED_HEADING.match(lines[-1].strip()):
+        return "\n" + lines[-1]
+    inline = _GLUED_CHAPTER.search(text)
+    return inline.group(0) if inline else None
+
+
 def _update_county(texts: dict[tuple[str, str], list[dict]]) -> int:
     """Write the national version of a county text next to it when it is newer (named ``<text>_<year>``)."""
     national = {records[0]["law"]: records for records in texts.values()}
     updated = 0
     for path in sorted(COUNTY.glob("*.jsonl")):
         county = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if any(_glued_heading(r["text"]) for r in county):  # the same source defect in the county's copy
+            county = [_fix(r, None, defaultdict(int)) if _glued_heading(r["text"]) else r for r in county]
+            _write(path, county)
         newer = national.get(county[0]["law"])
         county_date = county[0].get("effective_date") or county[0].get("version_date") or ""
         if not newer or newer[0]["version_date"] <= county_date:
@@ -192,8 +214,9 @@ Regulations (国家法律法规数据库), which cannot be reached from where th
 
 Corrected (each record says so in its `corrections` field):
 {fixes}
-- table rules and broken table rows at the end of an article's text dropped
-  ({counts['records corrected'] - len(CORRECTIONS)} record(s); the tables themselves are missing in the source).
+- table rules and broken table rows at the end of an article's text dropped (the tables themselves are
+  missing in the source), and chapter or section headings the source glued to the end of an article's text
+  dropped ({counts['records corrected'] - len(CORRECTIONS)} records in all).
 
 Flagged `defect` and never searched or cited until fixed from the official text
 ({counts['records flagged defective']} records):

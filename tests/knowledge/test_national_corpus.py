@@ -75,6 +75,11 @@ def test_defective_and_unnumbered_records_are_loaded_but_never_searchable(nation
     # The rest of the code is searchable; the corrected typo is served corrected.
     assert "生态环境法典-1118" in citable
     assert "报登记机关" in loaded["农民专业合作社法-19"].text and "报登已机关" not in loaded["农民专业合作社法-19"].text
+    # Headings the source glued to the end of an article are not quoted as part of it, in either corpus.
+    county = {a.id: a for a in load_corpus([COUNTY])}
+    for corpus in (loaded, county):
+        assert corpus["农村土地承包纠纷司法解释-19"].text.endswith("不得作为确定土地经营权的依据。")
+    assert loaded["未成年人网络保护条例-12"].text.endswith("给予表彰和奖励。")
     # Amendments to the Constitution are separate texts (numbered on from the previous one), not versions.
     amendments = {a.law for a in national.articles if a.law.startswith("中华人民共和国宪法修正案")}
     assert len(amendments) == 5  # 1988, 1993, 1999, 2004, 2018
