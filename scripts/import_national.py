@@ -6,7 +6,8 @@ Copies one JSONL per text into ``knowledge/data/national/<kind>/`` in the record
 ``knowledge/data/laws`` (with ``doc_type``, ``effective_date``, ``version_date``, ``status`` and ``source``),
 the national STARD questions into ``knowledge/data/eval/stard_national_train.jsonl``, and, for each of the
 county corpus's texts whose national version is newer, that version next to it in ``knowledge/data/laws``
-(the loader then supersedes the older one). Known defects of the source (its README) are handled here so
+(the loader then supersedes the older one); county texts identical to the national ones get the effective
+date and status they lacked. Known defects of the source (its README) are handled here so
 that re-running the import reproduces the shipped files exactly:
 
 - corrected (``corrections`` field on the record says what changed): the source typo 农民专业合作社法 第十九条
@@ -143,26 +144,28 @@ def _glued_heading(text: str) -> str | None:
 
 
 def _update_county(texts: dict[tuple[str, str], list[dict]]) -> int:
-    """Write the national version of a county text next to it when it is newer (named ``<text>_<year>``)."""
+    """For each county text: fix the source defects it shares; when the national text is the same, take the
+    dates and status it lacks from it; when the national text is a newer version, write it next to the county
+    file (``<text>_<year>.jsonl``), where the loader supersedes the old one. Returns the versions written."""
     national = {records[0]["law"]: records for records in texts.values()}
     updated = 0
     for path in sorted(COUNTY.glob("*.jsonl")):
         county = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if any(_glued_heading(r["text"]) for r in county):  # the same source defect in the county's copy
-            county = [_fix(r, None, defaultdict(int)) if _glued_heading(r["text"]) else r for r in county]
-            _write(path, county)
-        newer = national.get(county[0]["law"])
-        county_date = county[0].get("effective_date") or county[0].get("version_date") or ""
-        if not newer or newer[0]["version_date"] <= county_date:
-            continue
+        county = [_fix(r, None, defaultdict(int)) if _glued_heading(r["text"]) else r for r in county]
+        newer = national.get(county[0]["law"]) or []
         texts_now = {r["id"]: r["text"] for r in newer}
-        if all(texts_now.get(r["id"]) == r["text"] for r in county):
-            continue  # the same text, only dated more precisely
+        same = bool(newer) and all(texts_now.get(r["id"]) == r["text"] for r in county)
+        if same:
+            known = {k: newer[0][k] for k in ("effective_date", "version_date", "status") if newer[0].get(k)}
+            county = [{**r, **{k: v for k, v in known.items() if not r.get(k)}} for r in county]
+        _write(path, county)  # an unchanged record is written back byte for byte
+        county_date = county[0].get("effective_date") or county[0].get("version_date") or ""
+        if same or not newer or newer[0]["version_date"] <= county_date:
+            continue
         stem = re.sub(r"_\d{4}$", "", path.stem)
-        target = COUNTY / f"{stem}_{newer[0]['version_date'][:4]}.jsonl"
-        if target != path:
-            _write(target, [{k: r.get(k) for k in FIELDS if k in r} for r in newer])
-            updated += 1
+        _write(COUNTY / f"{stem}_{newer[0]['version_date'][:4]}.jsonl",
+               [{k: r.get(k) for k in FIELDS if k in r} for r in newer])
+        updated += 1
     return updated
 
 
