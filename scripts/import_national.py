@@ -207,7 +207,8 @@ rules in force: {counts['texts']:,} texts, {counts['records']:,} records, one JS
 
 Every article id of the 27 county texts is here with the same id. Two county texts were out of date
 (治安管理处罚法 2012 → the 2025 revision in force from 2026-01-01; 村民委员会组织法 2018 → amended 2025-10-28):
-their new versions are also added to `../laws/`, where the loader supersedes the old ones automatically.
+their new versions are also added to `../laws/`, where the loader supersedes the old ones automatically. The
+other county texts are the same as here and take their effective date and status from here.
 
 ## Known defects and what is done about them
 
