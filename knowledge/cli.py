@@ -1,4 +1,7 @@
-"""Command line: ``python -m knowledge {build,search,evaluate}``."""
+"""Command line: ``python -m knowledge {build,search,show,evaluate}``.
+
+``search`` and ``show`` say which version of its text each article comes from (title, effective date, status).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,15 @@ import json
 import sys
 
 from knowledge.config import Settings
-from knowledge.corpus import CorpusError
+from knowledge.corpus import (
+    VERSION_MARK,
+    Article,
+    CorpusError,
+    load_corpus,
+    status_label,
+    version_label,
+    withheld_reason,
+)
 from knowledge.evaluate import QueryFileError
 from knowledge.normalize import EmptyQueryError
 
@@ -40,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print JSON")
     search.set_defaults(run=_search)
 
+    show = commands.add_parser("show", help="an article with the version of its text and its status")
+    show.add_argument("article_id", help="e.g. 治安管理处罚法-1 (the version in force) or 治安管理处罚法-1@2012-10-26")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(run=_show)
+
     evaluate = commands.add_parser("evaluate", help="measure retrieval on a JSONL file of questions")
     evaluate.add_argument("--queries", required=True, help='JSONL lines {"id", "question", "gold": [...]}')
     evaluate.add_argument("--top-k", type=int, default=10)
@@ -61,15 +77,45 @@ def _search(args) -> int:
 
     if args.top_k < 1:
         raise ValueError("--top-k must be at least 1")
-    hits = load_engine().search(
+    engine = load_engine()
+    hits = engine.search(
         args.question, args.top_k, law=args.law, doc_type=args.doc_type, jurisdiction=args.jurisdiction
     )
+    articles = {a.id: a for a in engine.articles}
     if args.json:
-        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=1))
+        print(json.dumps([{**h.to_dict(), "version": _version(articles[h.id])} for h in hits], ensure_ascii=False,
+                         indent=1))
     else:
         for rank, hit in enumerate(hits, start=1):
-            print(f"{rank}. {hit.citation}  ({hit.id}, score {hit.score:.3f})\n   {hit.text}\n")
+            article = articles[hit.id]
+            print(f"{rank}. {hit.citation}  ({hit.id}, score {hit.score:.3f})\n"
+                  f"   {version_label(article)} · {status_label(article)}\n   {hit.text}\n")
     return 0
+
+
+def _show(args) -> int:
+    corpus = load_corpus(Settings().corpus_dirs)
+    article = next((a for a in corpus if a.id == args.article_id), None)
+    if article is None:
+        raise ValueError(f"no article {args.article_id!r} in the corpus")
+    plain = article.id.split(VERSION_MARK)[0]
+    others = [a for a in corpus if a.id != article.id and a.id.split(VERSION_MARK)[0] == plain]
+    if args.json:
+        print(json.dumps({**article.to_dict(), "citation": article.citation, "version": _version(article),
+                          "other_versions": [{"id": a.id, **_version(a)} for a in others]},
+                         ensure_ascii=False, indent=1))
+        return 0
+    print(f"{article.citation}  ({article.id})\n版本：{version_label(article)}\n状态：{status_label(article)}\n"
+          f"来源：{article.source}\n\n{article.text}")
+    for other in others:
+        print(f"\n其他版本：{other.id}  {version_label(other)} · {status_label(other)}")
+    return 0
+
+
+def _version(article: Article) -> dict:
+    return {"law": article.law, "effective_date": article.effective_date, "version_date": article.version_date,
+            "status": status_label(article), "citable": withheld_reason(article) is None,
+            "label": version_label(article)}
 
 
 def _evaluate(args) -> int:

@@ -10,8 +10,12 @@
 | ``KNOWLEDGE_ENCODER`` | ``int8`` | ONNX export that encodes questions and articles: ``int8`` (quantised) or ``fp32`` |
 | ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact), ``hnsw`` or ``ivf``
   (measured in docs/benchmarks.md) |
-| ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` | persisted embeddings, tokens and manifest |
-| ``KNOWLEDGE_LAWS_DIR`` | ``knowledge/data/laws`` | national texts shipped with the repo |
+| ``KNOWLEDGE_CORPUS`` | ``county`` | which national texts are searched: ``county`` (the 27 texts residents ask
+  about most, ``knowledge/data/laws``) or ``national`` (the national laws, administrative regulations and
+  judicial interpretations in force, ``knowledge/data/national``; its first index build takes ~20 min) |
+| ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` (``var/index-national`` for the national corpus) | persisted
+  embeddings, tokens and manifest |
+| ``KNOWLEDGE_LAWS_DIR`` | the folder of ``KNOWLEDGE_CORPUS`` | national texts shipped with the repo |
 | ``KNOWLEDGE_LOCAL_DIR`` | ``knowledge/data/local`` | local rules added by an administrator |
 | ``KNOWLEDGE_FAQ_FILE`` | ``knowledge/data/faq/lecoqa_train.jsonl`` | curated FAQ answers with cited articles |
 | ``KNOWLEDGE_BUILD_THREADS`` | all cores | threads for embedding the corpus and fine-tuning |
@@ -35,6 +39,19 @@ TUNED_MODELS_DIR = MODELS_DIR / "legal-e5-small"  # one folder per training key
 def _path(name: str, default: str) -> Path:
     value = Path(os.environ.get(name, default))
     return value if value.is_absolute() else REPO_ROOT / value
+
+
+CORPORA = {  # KNOWLEDGE_CORPUS → (laws folder, index folder)
+    "county": ("knowledge/data/laws", "var/index"),
+    "national": ("knowledge/data/national", "var/index-national"),
+}
+
+
+def corpus_name() -> str:
+    name = os.environ.get("KNOWLEDGE_CORPUS", "county").strip().lower() or "county"
+    if name not in CORPORA:
+        raise ValueError(f"KNOWLEDGE_CORPUS={name!r}: expected one of {', '.join(CORPORA)}")
+    return name
 
 
 def finetune_enabled() -> bool:
@@ -64,8 +81,9 @@ def _model_dir() -> Path:
 class Settings:
     model_dir: Path = field(default_factory=_model_dir)
     base_model_dir: Path = field(default_factory=_base_model_dir)
-    index_dir: Path = field(default_factory=lambda: _path("KNOWLEDGE_INDEX_DIR", "var/index"))
-    laws_dir: Path = field(default_factory=lambda: _path("KNOWLEDGE_LAWS_DIR", "knowledge/data/laws"))
+    corpus: str = field(default_factory=corpus_name)
+    index_dir: Path = field(default_factory=lambda: _path("KNOWLEDGE_INDEX_DIR", CORPORA[corpus_name()][1]))
+    laws_dir: Path = field(default_factory=lambda: _path("KNOWLEDGE_LAWS_DIR", CORPORA[corpus_name()][0]))
     local_dir: Path = field(default_factory=lambda: _path("KNOWLEDGE_LOCAL_DIR", "knowledge/data/local"))
     faq_file: Path = field(
         default_factory=lambda: _path("KNOWLEDGE_FAQ_FILE", "knowledge/data/faq/lecoqa_train.jsonl")

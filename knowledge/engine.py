@@ -146,7 +146,9 @@ class SearchEngine:
         self.faq = faq
         self._dense = DenseIndex(vectors, dense_index)
         self._lexical = LexicalIndex(tokens)
-        self._faq_vectors = np.ascontiguousarray(faq_vectors, dtype=np.float32).reshape(len(faq), -1)
+        # A corpus none of whose articles an FAQ answer cites has no FAQ vectors: keep the (0, dim) shape.
+        dim = np.asarray(vectors).shape[-1] if len(vectors) else -1
+        self._faq_vectors = np.ascontiguousarray(faq_vectors, dtype=np.float32).reshape(len(faq), dim)
         self._faq_cites = [[self.by_id[c] for c in e.cites if c in self.by_id] for e in faq]
         self._excluded_faq: np.ndarray = np.zeros(len(faq), dtype=bool)
         self._lock = threading.Lock()  # one encoder call at a time: it already uses the threads it is given

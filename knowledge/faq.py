@@ -13,11 +13,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from knowledge.corpus import Article
+from knowledge.corpus import Article, law_key
 from knowledge.numerals import cn_to_int
 
-_MENTION = re.compile(r"《(?P<law>[^》]+)》(?:的)?(?P<rest>第[零〇一二两三四五六七八九十百千\d]+条)")
-_CITE = re.compile(r"^(?P<law>.+?)第(?P<num>[零〇一二两三四五六七八九十百千\d]+)条")
+# "第一百三十三条之一" is an article of its own (inserted by an amendment), id suffix "之一".
+_INSERTED = r"之[一二三四五六七八九十]+"
+_MENTION = re.compile(rf"《(?P<law>[^》]+)》(?:的)?(?P<rest>第[零〇一二两三四五六七八九十百千\d]+条(?:{_INSERTED})?)")
+_CITE = re.compile(rf"^(?P<law>.+?)第(?P<num>[零〇一二两三四五六七八九十百千\d]+)条(?P<suffix>{_INSERTED})?")
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,9 @@ class FaqEntry:
     fully_grounded: bool  # every cite of the source resolved to the corpus
 
 
-def law_key(name: str) -> str:
-    """A law's name without the state prefix and book-title marks, for matching cites to the corpus."""
-    return re.sub(r"[《》\s]|中华人民共和国", "", name)
-
-
 def resolve_cite(cite: str, by_key: dict[str, str]) -> str | None:
-    """'中华人民共和国民法典第五十四条' → '民法典-54' when that law is in the corpus."""
+    """'中华人民共和国民法典第五十四条' → '民法典-54' ('刑法第一百三十三条之一' → '刑法-133之一') when that law
+    is in the corpus."""
     match = _CITE.match(cite.strip())
     if not match:
         return None
@@ -43,7 +41,7 @@ def resolve_cite(cite: str, by_key: dict[str, str]) -> str | None:
     if not law_short:
         return None
     try:
-        return f"{law_short}-{cn_to_int(match.group('num'))}"
+        return f"{law_short}-{cn_to_int(match.group('num'))}{match.group('suffix') or ''}"
     except ValueError:
         return None
 

@@ -22,11 +22,11 @@ from actions.feedback import ActionRecordFeedback
 from actions.referral_form import ValidateReferralForm
 from actions.submit_referral import ActionSubmitReferral
 from knowledge.config import REPO_ROOT
-from knowledge.corpus import load_corpus
+from knowledge.corpus import in_force, load_corpus
 from records.schema import consultations, referrals
 
 pytestmark = [pytest.mark.model, pytest.mark.usefixtures("small_engine")]
-CORPUS = {(a.law, a.article_cn): a.text for a in load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"])}
+CORPUS = {(a.law, a.article_cn): a.text for a in in_force(load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"]))}
 QUOTE = re.compile(r"《(?P<law>[^》]+)》(?P<article>第[零一二三四五六七八九十百千]+条)：(?P<text>.+?)(?=\n\n|$)", re.S)
 
 

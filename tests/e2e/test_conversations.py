@@ -12,13 +12,13 @@ from sqlalchemy import select
 
 import records
 from knowledge.config import REPO_ROOT
-from knowledge.corpus import load_corpus
+from knowledge.corpus import in_force, load_corpus
 from records.schema import referrals
 
 pytestmark = pytest.mark.e2e
 HANDOFF_TIMEOUT_S = float(HANDOFF_TIMEOUT_MINUTES) * 60
 
-CORPUS = {(a.law, a.article_cn): a for a in load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"])}
+CORPUS = {(a.law, a.article_cn): a for a in in_force(load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"]))}
 QUOTE = re.compile(r"《(?P<law>[^》]+)》(?P<article>第[零一二三四五六七八九十百千]+条)：(?P<text>.+?)(?=\n\n|$)", re.S)
 
 
