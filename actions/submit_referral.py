@@ -1,4 +1,5 @@
-"""``action_submit_referral``: store the referral for the village's adviser, or drop it without consent."""
+"""``action_submit_referral``: store the referral for the village's adviser (or, if it has none, its
+township's 司法所), or drop it without consent."""
 
 from __future__ import annotations
 
@@ -38,10 +39,14 @@ class ActionSubmitReferral(AnsweringAction):
             logger.warning("referral not stored: %r", exc, exc_info=not isinstance(exc, records.RecordError))
             dispatcher.utter_message(response="utter_referral_failed")
             return _reset()
+        response = "utter_referral_sent_urgent" if urgent else "utter_referral_sent"
+        if referral.township is not None:  # the village has no adviser: its township's 司法所 holds it
+            response += "_township"
         dispatcher.utter_message(
-            response="utter_referral_sent_urgent" if urgent else "utter_referral_sent",
+            response=response,
             village=referral.village,
             adviser=referral.adviser_name or "",
+            township=referral.township or "",
             reference=referral.id[:8],
         )
         return _reset()
@@ -64,4 +69,5 @@ def _create(tracker: Tracker, urgent: bool) -> records.ReferralReceipt:
         topic=tracker.get_slot("topic"),
         urgent=urgent,
         consultation_id=tracker.get_slot("consultation_id"),
+        sender_id=tracker.sender_id,  # kept as its keyed hash: staff find the conversation by it
     ))

@@ -14,12 +14,29 @@ Every POST is checked before anything reaches the bot: body size, timestamp (at 
 then, in safe mode, ``msg_signature`` and the AppID inside the decrypted message (wechatpy).
 Any failure is a 403 (413 for a big body, 400 for XML that is not a WeChat message).
 
-A message is claimed by its ``MsgId`` (events: sender + CreateTime) in the shared store, so a
-WeChat retry, even one sent to another process, never reaches the bot twice. The bot's reply goes
-back passively when it is ready within ``WECHAT_REPLY_WINDOW`` and fits one text; otherwise the
-channel answers ``success`` and sends the texts through the customer-service API
-(``channels.wechat_delivery``). Buttons become numbered choices (``channels.wechat_text``); the
-resident's payloads are kept per OpenID in the shared store so that a digit picks one.
+A message is claimed by its ``MsgId`` (events: sender + CreateTime) in the shared store in two
+phases, so that a WeChat retry, even one sent to another process, never reaches the bot twice and
+yet a message is not lost when its first delivery dies half-way:
+
+1. *claimed*, with a lease of ``WECHAT_CLAIM_LEASE`` seconds (default: the reply window + 1 s);
+2. *answered*, for a day, once the reply has left (passively, or handed to the customer-service
+   delivery when the answer is ``success``).
+
+A retry that finds the message answered gets ``success``; one that finds a live claim waits for
+it to turn into *answered* or to expire (a process that crashed after claiming), and then
+processes the message itself; a failure while handling releases the claim at once. WeChat sends
+its retries 5 s apart and only when it had no answer, and the channel answers within the reply
+window, so an expired lease means the first delivery is gone.
+
+The bot's reply goes back passively when it is ready within ``WECHAT_REPLY_WINDOW`` (counted from
+the request's arrival) and fits one text; otherwise the channel answers ``success`` and sends the
+texts through the customer-service API (``channels.wechat_delivery``). Buttons become numbered
+choices (``channels.wechat_text``); the resident's payloads are kept per OpenID in the shared store
+so that a digit picks one. While the shared store is unreachable the channel keeps its state in
+process memory (``channels.wechat_store.FallbackStore``) instead of failing.
+
+The texts the channel sends itself (unsupported message types, an unrecognised voice message, an
+empty text, the hint under numbered choices) are domain responses (``wechat_text.CHANNEL_RESPONSES``).
 """
 
 from __future__ import annotations
@@ -53,6 +70,8 @@ MAX_BODY_BYTES = 32 * 1024  # a WeChat message is a few hundred bytes; encrypted
 MAX_TEXT_CHARS = 2000
 DEDUP_TTL = 24 * 3600.0  # WeChat retries within ~15 s; a day also covers replayed captures
 CHOICES_TTL = 24 * 3600.0
+ANSWERED = "answered"  # the second phase of a message's claim (the first holds "1")
+CLAIM_POLL_S = 0.2
 
 # Menu CLICK keys (set them in the account's custom menu) → the intent the bot receives.
 MENU_KEYS = {
@@ -61,10 +80,6 @@ MENU_KEYS = {
     "HUMAN": "/request_human",  # 转人工
     "HOTLINE_12348": "/contact_info",
 }
-# Message types the bot cannot read. The reply is the channel's, the bot never sees these.
-UNSUPPORTED_REPLY = "暂时只能看懂文字和语音。请用文字或语音把您遇到的事说一说；想找真人，请点菜单“转人工”或拨打12348。"
-UNRECOGNIZED_VOICE_REPLY = "这条语音没听清，请再说一遍，或者打字告诉我。"
-EMPTY_TEXT_REPLY = "请把您遇到的事简单说一说，打字或者说话都行。"
 
 
 class WeChatOutput(CollectingOutputChannel):
@@ -123,6 +138,7 @@ class WeChatInput(InputChannel):
 
         @bp.listener("after_server_start")
         async def start_retries(app: Any, loop: Any) -> None:
+            server.app = app  # its agent's domain holds the channel's wording
             app.add_task(server.retry_forever())
 
         return bp
@@ -140,6 +156,7 @@ class WeChatServer:
             settings.api_base, settings.app_id, settings.secret, store, attempts=settings.send_attempts
         )
         self.delivery = Delivery(api)
+        self.app: Any = None  # the Sanic app, once started: ``app.ctx.agent`` is Rasa's agent
         self._tasks: set[asyncio.Task] = set()  # background work, kept referenced until done
 
     def check_request(self, request: Request) -> None:
@@ -158,6 +175,8 @@ class WeChatServer:
             raise Refused(403, "invalid signature") from None
 
     async def receive(self, request: Request) -> HTTPResponse:
+        arrived = time.monotonic()
+        self.app = request.app
         if len(request.body) > MAX_BODY_BYTES:
             raise Refused(413, "request body too large")
         self.check_request(request)
@@ -166,7 +185,7 @@ class WeChatServer:
         message = self._decrypt(envelope, request) if encrypted else envelope
         if not message.get("FromUserName") or not message.get("MsgType"):
             raise Refused(400, "not a WeChat message")
-        reply = await self.handle(message)
+        reply = await self.handle(message, arrived)
         if reply is None:
             return response.text("success")
         xml = wechat_xml.text_reply(message["FromUserName"], message.get("ToUserName", ""), reply)
@@ -194,17 +213,49 @@ class WeChatServer:
             raise Refused(400, "undecryptable message") from None
         return _parse(inner)
 
-    async def handle(self, message: dict[str, str]) -> str | None:
-        """Answer one verified message: the passive reply text, or None for ``success``."""
+    async def handle(self, message: dict[str, str], arrived: float | None = None) -> str | None:
+        """Answer one verified message: the passive reply text, or None for ``success``.
+
+        ``arrived``: ``time.monotonic()`` when the request came in (the reply window counts from it).
+        """
+        arrived = time.monotonic() if arrived is None else arrived
         openid = message["FromUserName"]
         key = message.get("MsgId") or f"{openid}:{message.get('CreateTime', '')}:{message.get('Event', '')}"
-        if not await self.store.claim(f"msg:{key}", DEDUP_TTL):
+        claim = f"msg:{key}"
+        if not await self._claim(claim):
             logger.info("wechat: duplicate delivery from %s ignored", pseudonym(openid))
             return None
-        text, polite_reply = await self._text_for(message, openid)
+        try:
+            text, polite_reply = await self._text_for(message, openid)
+            reply = polite_reply if text is None else await self._ask_bot(openid, text, message["MsgType"], arrived)
+        except Exception:
+            await self.store.delete(claim)  # failed before answering: WeChat's retry is processed
+            raise
+        await self.store.put(claim, ANSWERED, DEDUP_TTL)
+        return reply
+
+    async def _claim(self, key: str) -> bool:
+        """Phase one: True if this delivery may process the message (see the module)."""
+        lease = self.settings.claim_lease
+        deadline = time.monotonic() + lease
+        while True:
+            if await self.store.claim(key, lease):
+                return True
+            state = await self.store.get(key)
+            if state == ANSWERED or time.monotonic() >= deadline:
+                return False
+            if state is not None:  # another delivery is at work: wait for its answer or its end
+                await asyncio.sleep(CLAIM_POLL_S)
+
+    def _wording(self, purpose: str) -> str | None:
+        """The channel's own text for ``purpose`` from the loaded model's domain."""
+        agent = getattr(getattr(self.app, "ctx", None), "agent", None)
+        responses = getattr(getattr(agent, "domain", None), "responses", None) or {}
+        name = wechat_text.CHANNEL_RESPONSES[purpose]
+        text = wechat_text.response_text(responses, name)
         if text is None:
-            return polite_reply
-        return await self._ask_bot(openid, text, message["MsgType"])
+            logger.error("wechat: the domain has no response %s; answering without it", name)
+        return text
 
     async def _text_for(self, message: dict[str, str], openid: str) -> tuple[str | None, str | None]:
         """What the bot receives, or (None, the channel's own reply or None)."""
@@ -212,12 +263,12 @@ class WeChatServer:
         if kind == "text":
             content = message.get("Content", "").strip()[:MAX_TEXT_CHARS]
             if not content:
-                return None, EMPTY_TEXT_REPLY
+                return None, self._wording("empty")
             choices = await self._choices(openid)
             return wechat_text.choice_payload(content, choices) or content, None
         if kind == "voice":
             recognized = message.get("Recognition", "").strip()[:MAX_TEXT_CHARS]
-            return (recognized, None) if recognized else (None, UNRECOGNIZED_VOICE_REPLY)
+            return (recognized, None) if recognized else (None, self._wording("voice_not_recognized"))
         if kind == "event":
             event = message.get("Event", "").lower()
             if event == "subscribe":
@@ -225,14 +276,15 @@ class WeChatServer:
             if event == "click" and message.get("EventKey") in MENU_KEYS:
                 return MENU_KEYS[message["EventKey"]], None
             return None, None  # unsubscribe, VIEW, location reports …: nothing to say
-        return None, UNSUPPORTED_REPLY
+        return None, self._wording("unsupported")
 
-    async def _ask_bot(self, openid: str, text: str, kind: str) -> str | None:
+    async def _ask_bot(self, openid: str, text: str, kind: str, arrived: float) -> str | None:
         output = WeChatOutput()
         user_message = UserMessage(text, output, openid, input_channel="wechat", metadata={"wechat_msg_type": kind})
         bot = asyncio.ensure_future(self._run_bot(user_message, output))
+        window = max(0.0, self.settings.reply_window - (time.monotonic() - arrived))
         try:
-            messages = await asyncio.wait_for(asyncio.shield(bot), timeout=self.settings.reply_window)
+            messages = await asyncio.wait_for(asyncio.shield(bot), timeout=window)
         except TimeoutError:
             self._background(self._deliver_when_done(openid, bot))
             return None
@@ -256,7 +308,7 @@ class WeChatServer:
             await self.delivery.deliver(openid, texts)
 
     async def _prepare(self, openid: str, messages: list[dict[str, Any]]) -> list[str]:
-        outgoing = wechat_text.render(messages)
+        outgoing = wechat_text.render(messages, hint=self._wording("choices_hint") or "")
         if outgoing.choices:
             await self.store.put(f"choices:{openid}", json.dumps(outgoing.choices), CHOICES_TTL)
         elif outgoing.texts:

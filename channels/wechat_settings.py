@@ -11,6 +11,7 @@
 | ``WECHAT_MAX_AGE`` | ``300`` | seconds a request's timestamp may be off |
 | ``WECHAT_SEND_ATTEMPTS`` | ``4`` | tries per customer-service message (back-off 0.5 s, 1 s, 2 s …) |
 | ``WECHAT_RETRY_INTERVAL`` | ``30`` | seconds between retries of messages WeChat did not take |
+| ``WECHAT_CLAIM_LEASE`` | reply window + 1 | seconds a message's claim holds before a WeChat retry may process it |
 
 Shared state (Redis or SQLite) is configured in ``channels.wechat_store``.
 """
@@ -35,6 +36,7 @@ class WeChatSettings:
     max_age: float = 300.0
     send_attempts: int = 4
     retry_interval: float = 30.0
+    claim_lease: float = 5.0
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None) -> WeChatSettings | None:
@@ -63,4 +65,5 @@ class WeChatSettings:
             max_age=float(get("MAX_AGE", "300")),
             send_attempts=int(get("SEND_ATTEMPTS", "4")),
             retry_interval=float(get("RETRY_INTERVAL", "30")),
+            claim_lease=float(get("CLAIM_LEASE") or float(get("REPLY_WINDOW", "4.0")) + 1.0),
         )

@@ -6,16 +6,28 @@ A WeChat text carries at most ``MAX_TEXT_BYTES`` bytes of UTF-8. An answer is sp
 paragraphs (blank lines), and every quoted article is one paragraph (``actions/reply.py``), so a
 citation is never cut; only a single paragraph longer than the limit is cut, at a sentence end.
 Consecutive short messages share one text, so that a short exchange fits the passive reply.
+
+The wording the channel sends on its own (the bot never sees an image, a location or an empty
+message) lives in ``domain.yml`` like every resident-facing text: the responses named in
+``CHANNEL_RESPONSES``, each with a ``channel: wechat`` variant where WeChat needs other words. The
+channel reads them from the domain of the model Rasa has loaded (:func:`response_text`).
 """
 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_TEXT_BYTES = 2000  # WeChat's documented limit is 2048 bytes; keep a margin
-CHOICES_HINT = "（回复数字即可选择）"
+# What the channel says itself → the domain response that holds the words.
+CHANNEL_RESPONSES = {
+    "unsupported": "utter_wechat_unsupported_message",  # image, location, video, link, file …
+    "voice_not_recognized": "utter_wechat_voice_not_recognized",
+    "empty": "utter_wechat_empty_message",
+    "choices_hint": "utter_wechat_choices_hint",  # under numbered choices
+}
 SENTENCE_ENDS = "。！？；\n"
 
 
@@ -25,8 +37,22 @@ class Outgoing:
     choices: list[str] = field(default_factory=list)  # button payloads, choice 1 first
 
 
-def render(messages: list[dict[str, Any]], max_bytes: int = MAX_TEXT_BYTES) -> Outgoing:
-    """The collected bot messages (``CollectingOutputChannel.messages``) as WeChat texts."""
+def response_text(
+    responses: Mapping[str, Sequence[Mapping[str, Any]]], name: str, channel: str = "wechat"
+) -> str | None:
+    """The text of the domain response ``name``: its ``channel`` variant, else its plain one."""
+    variants = responses.get(name) or []
+    for wanted in (channel, None):
+        for variant in variants:
+            if variant.get("channel") == wanted and variant.get("text"):
+                return str(variant["text"])
+    return None
+
+
+def render(messages: list[dict[str, Any]], max_bytes: int = MAX_TEXT_BYTES, hint: str = "") -> Outgoing:
+    """The collected bot messages (``CollectingOutputChannel.messages``) as WeChat texts.
+
+    ``hint``: the line under numbered choices (``utter_wechat_choices_hint``)."""
     out = Outgoing()
     paragraphs: list[str] = []
     for message in messages:
@@ -39,7 +65,7 @@ def render(messages: list[dict[str, Any]], max_bytes: int = MAX_TEXT_BYTES) -> O
             for button in buttons:
                 out.choices.append(str(button["payload"]))
                 lines.append(f"{len(out.choices)}. {button.get('title') or button['payload']}")
-            paragraphs.append("\n".join(lines) + "\n" + CHOICES_HINT)
+            paragraphs.append("\n".join(lines) + (f"\n{hint}" if hint else ""))
     out.texts = pack(paragraphs, max_bytes)
     return out
 

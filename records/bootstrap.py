@@ -1,4 +1,4 @@
-"""One call for a process that writes records: create missing tables and seed the villages."""
+"""One call for a process that writes records: bring the schema up to date and seed the villages."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ import logging
 from sqlalchemy import Engine
 
 from records import outbox
-from records.db import create_schema, get_engine
+from records.db import get_engine
+from records.migrate import upgrade
 from records.village_db import seed_villages
 
 logger = logging.getLogger(__name__)
 
 
 def init_db(engine: Engine | None = None) -> int:
-    """Create missing tables, seed villages and advisers; returns the number of new villages.
+    """Create missing tables and add missing columns and indexes to existing ones
+    (:mod:`records.migrate`), seed villages and advisers; returns the number of new villages.
 
     Then writes the records that waited in the outbox for this database (see :mod:`records.outbox`).
     """
     engine = engine or get_engine()
-    create_schema(engine)
+    upgrade(engine)
     added = seed_villages(engine)
     _replay_outbox(engine)
     return added

@@ -141,6 +141,13 @@ def _sender_hash(sender_id: str | None, sender_hash: str) -> str:
     return sender_hash
 
 
+def optional_sender_hash(sender_id: str | None, sender_hash: str | None) -> str | None:
+    """The keyed hash of ``sender_id``, a valid spooled ``sender_hash``, or None when neither is given."""
+    if sender_id is None and not sender_hash:
+        return None
+    return _sender_hash(sender_id, sender_hash or "")
+
+
 def _exists(conn: Connection, consultation_id: str) -> bool:
     query = select(exists().where(consultations.c.id == consultation_id))
     return bool(conn.execute(query).scalar())

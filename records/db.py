@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from records.config import database_url
@@ -28,6 +28,7 @@ from records.schema import metadata
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 _WRITE_OPTION = "records_write"
+_SCHEMA_LOCK_KEY = 7_348_120_001  # any constant: the advisory lock of schema upgrades
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -49,18 +50,37 @@ def dispose_engines(url: str | None = None) -> None:
 
 
 def create_schema(engine: Engine | None = None) -> None:
-    """Create missing tables and indices (existing ones are left untouched)."""
-    engine = engine or get_engine()
-    existing = set(inspect(engine).get_table_names())
-    metadata.create_all(engine)
-    # create_all skips the indices of tables that exist already: add those defined since.
-    inspector = inspect(engine)
-    for table in metadata.sorted_tables:
-        if table.name in existing and table.indexes:
-            have = {ix["name"] for ix in inspector.get_indexes(table.name)}
-            for index in table.indexes:
-                if index.name not in have:
-                    index.create(engine)
+    """Create missing tables and indices (existing ones are left untouched).
+
+    An existing database is brought up to date by :func:`records.migrate.upgrade` (``init_db``).
+    """
+    metadata.create_all(engine or get_engine())
+
+
+@contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """One locked transaction for schema changes, with SQLite's foreign keys off meanwhile.
+
+    PostgreSQL: an advisory lock held to the end of the transaction, so processes starting together
+    change the schema one after the other. SQLite: ``BEGIN IMMEDIATE``; foreign keys are switched off
+    on the raw connection first (the pragma is a no-op inside a transaction), so that rebuilding a
+    table does not cascade to the rows that refer to it, and on again afterwards.
+    """
+    if engine.dialect.name != "sqlite":
+        with transaction(engine) as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            yield conn
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            conn.execution_options(**{_WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
 
 
 @contextmanager

@@ -1,18 +1,18 @@
 """Deletion on request (PIPL art. 47): everything kept about one resident's conversations.
 
 :func:`forget_sender` deletes, in the database and in the outbox spool alike, the sender's
-consultations, the feedback on them, and the sender's operator handoffs. Referrals made from
-those consultations stay (the adviser may still be working on them; they hold only what the
-resident agreed to send) but lose their link to the consultation. Command line:
+consultations, the feedback on them, and the sender's operator handoffs. The sender's referrals
+stay (the adviser may still be working on them; they hold only what the resident agreed to send)
+but lose their link to the consultation and to the conversation (``referrals.sender_hash``). Command line:
 ``python -m records forget --sender ID``.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 
 from records import outbox, spool, validate
 from records.consultations import NewConsultation
@@ -20,7 +20,8 @@ from records.db import get_engine, transaction
 from records.feedback import NewFeedback
 from records.handoffs import NewHandoff
 from records.privacy import hash_sender
-from records.schema import consultations, feedback, handoffs
+from records.referrals import NewReferral
+from records.schema import consultations, feedback, handoffs, referrals
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ def forget_sender(sender_id: str, *, engine: Engine | None = None) -> Forgotten:
             # Feedback goes with its consultation (ON DELETE CASCADE); referrals lose the link.
             conn.execute(delete(consultations).where(consultations.c.sender_hash == sender_hash))
             queued = conn.execute(delete(handoffs).where(handoffs.c.sender_id == sender)).rowcount
+            conn.execute(update(referrals).where(referrals.c.sender_hash == sender_hash).values(sender_hash=None))
         spooled, ids = _forget_spooled(sender, sender_hash, ids)
     return Forgotten(
         consultations=len(ids),
@@ -73,6 +75,7 @@ def _forget_spooled(sender: str, sender_hash: str, stored_ids: set[str]) -> tupl
         r.id for _, r in entries if isinstance(r, NewConsultation) and r.sender_hash == sender_hash
     }
     removed: dict[str, str] = {}
+    unlinked: dict[str, dict[str, object]] = {}
     for entry, record in entries:
         if isinstance(record, NewConsultation) and record.sender_hash == sender_hash:
             removed[entry] = "consultation"
@@ -80,5 +83,7 @@ def _forget_spooled(sender: str, sender_hash: str, stored_ids: set[str]) -> tupl
             removed[entry] = "feedback"
         elif isinstance(record, NewHandoff) and record.sender_id == sender:
             removed[entry] = "handoff"
-    spool.remove(set(removed), set())
+        elif isinstance(record, NewReferral) and record.sender_hash == sender_hash:
+            unlinked[entry] = outbox.spool_values(replace(record, sender_hash=None))  # the referral stays
+    spool.remove(set(removed), set(), changed=unlinked)
     return Counter(removed.values()), ids

@@ -257,10 +257,15 @@ def _kind(record: object) -> str:
     raise InvalidValue(f"not a new record: {record!r}")
 
 
-def _spool(kind: str, record: NewRecord, target: str) -> None:
+def spool_values(record: NewRecord) -> dict[str, Any]:
+    """The JSON-ready ``values`` of a spool entry for ``record``."""
     values = {f.name: getattr(record, f.name) for f in fields(record)}
     values["created_at"] = record.created_at.isoformat()
-    spool.append(kind, values, target)
+    return values
+
+
+def _spool(kind: str, record: NewRecord, target: str) -> None:
+    spool.append(kind, spool_values(record), target)
 
 
 def _decode(entry: dict[str, Any]) -> NewRecord:

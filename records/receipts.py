@@ -16,5 +16,6 @@ class Receipt:
 @dataclass(frozen=True, kw_only=True)
 class ReferralReceipt(Receipt):
     village: str  # label from the database or the village list; as given if unknown
-    adviser_name: str | None  # None if unknown while the database is down
+    adviser_name: str | None  # None if unknown while the database is down, or held by the 司法所
     urgent: bool
+    township: str | None = None  # set when no adviser has it: the township's 司法所 holds it

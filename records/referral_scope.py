@@ -1,7 +1,8 @@
 """The referrals a staff member may see, with their routing and service-level state.
 
 A scope is the union of what a user's roles allow: an adviser their own referrals, a township
-(司法所) every referral from its villages, an admin everything. Outside the scope a referral does
+(司法所) every referral from its villages (including those it holds because the village has no
+adviser, and the overdue and escalated ones), an admin everything. Outside the scope a referral does
 not exist for the caller (the staff app answers 404, not 403).
 """
 
@@ -39,8 +40,8 @@ class ReferralItem:
     village_id: int
     village: str
     township: str
-    adviser_id: int
-    adviser_name: str
+    adviser_id: int | None  # None: the township's 司法所 holds it (the village has no adviser)
+    adviser_name: str | None
     summary: str
     topic: str | None
     urgent: bool
@@ -80,7 +81,7 @@ def base_query() -> Select:
         )
         .select_from(
             referrals.join(villages, referrals.c.village_id == villages.c.id)
-            .join(advisers, referrals.c.adviser_id == advisers.c.id)
+            .outerjoin(advisers, referrals.c.adviser_id == advisers.c.id)
             .outerjoin(referral_routing, referral_routing.c.referral_id == referrals.c.id)
         )
     )

@@ -21,14 +21,14 @@ health or property in an emergency). A new referral is a :class:`NewReferral` wr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Select, exists, insert, select, update
 from sqlalchemy.engine import Row
 
 from records import routing, validate
-from records.consultations import require_consultation
+from records.consultations import optional_sender_hash, require_consultation
 from records.db import transaction
 from records.errors import (
     ConsentRequired,
@@ -73,8 +73,8 @@ class Referral:
     consultation_id: str | None
     village_id: int
     village: str  # label, e.g. 城关镇石桥村
-    adviser_id: int
-    adviser_name: str
+    adviser_id: int | None  # None: no adviser available, the township's 司法所 holds it
+    adviser_name: str | None
     contact_phone: str
     description: str
     summary: str
@@ -82,6 +82,8 @@ class Referral:
     urgent: bool
     consent: bool
     status: str
+    sender_hash: str | None  # keyed hash of the resident's sender id: finds the conversation
+    township: str
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,14 @@ class NewReferral:
     """A referral to write, with the checks that need no database (consent, phone, text).
 
     ``village`` is an id, label or unique name; the village's adviser gets it unless
-    ``adviser_id`` is given. ``summary`` defaults to the redacted description.
+    ``adviser_id`` is given; a village with no adviser: the township's 司法所 holds it
+    (``adviser_id`` stays None). ``summary`` defaults to the redacted description.
+    ``sender_id`` (the Rasa sender) is kept only as its keyed hash, so staff can find the
+    conversation even when no consultation preceded the referral; ``sender_hash`` is how the
+    outbox restores a spooled value.
     """
+
+    sender_id: InitVar[str | None] = None
 
     village: int | str
     contact_phone: str
@@ -113,8 +121,9 @@ class NewReferral:
     by: str = "resident"
     created_at: datetime = field(default_factory=utcnow)
     id: str = field(default_factory=validate.new_id)
+    sender_hash: str | None = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, sender_id: str | None) -> None:
         if not self.consent and not self.urgent:
             raise ConsentRequired("a non-urgent referral needs the resident's consent")
         text = validate.text(self.description, "description")
@@ -135,6 +144,7 @@ class NewReferral:
             urgent=bool(self.urgent),
             consent=bool(self.consent),
             by=validate.text(self.by, "by"),
+            sender_hash=optional_sender_hash(sender_id, self.sender_hash),
         )
 
     def pending_receipt(self) -> ReferralReceipt:
@@ -167,6 +177,7 @@ def insert_referral(new: NewReferral, *, engine: Engine | None = None) -> Referr
                     topic=new.topic,
                     urgent=new.urgent,
                     consent=new.consent,
+                    sender_hash=new.sender_hash,
                     **placement,
                 )
             )
@@ -175,7 +186,12 @@ def insert_referral(new: NewReferral, *, engine: Engine | None = None) -> Referr
             routing.record_new(conn, new.id, now=new.created_at)  # staff routing hook: township, reason
         stored = _load(conn, new.id)
     return ReferralReceipt(
-        stored.id, pending=False, village=stored.village, adviser_name=stored.adviser_name, urgent=stored.urgent
+        stored.id,
+        pending=False,
+        village=stored.village,
+        adviser_name=stored.adviser_name,
+        urgent=stored.urgent,
+        township=None if stored.adviser_id is not None else stored.township,
     )
 
 
@@ -263,11 +279,12 @@ def _placement(
 ) -> dict[str, object]:
     place = resolve_village(conn, village)
     # Staff routing hook: several advisers → fewest open, absent ones skipped (records.routing).
+    # All absent: the village's adviser keeps it while the 司法所 holds it; no adviser at all:
+    # adviser_id stays None and the township's 司法所 holds it alone.
     routed = routing.route(conn, place.id).adviser_id or place.adviser_id
     adviser = routed if adviser_id is None else adviser_id
-    if adviser is None:
-        raise UnknownAdviser(f"village {place.label} has no adviser")
-    _require_adviser(conn, adviser)
+    if adviser is not None:
+        _require_adviser(conn, adviser)
     if consultation_id is not None:
         require_consultation(conn, consultation_id)
     return {"village_id": place.id, "adviser_id": adviser, "consultation_id": consultation_id}
@@ -304,9 +321,10 @@ def _query() -> Select:
     return select(
         referrals,
         (v.c.township + v.c.name).label("village"),
+        v.c.township,
         advisers.c.name.label("adviser_name"),
     ).select_from(
-        referrals.join(v, referrals.c.village_id == v.c.id).join(
+        referrals.join(v, referrals.c.village_id == v.c.id).outerjoin(
             advisers, referrals.c.adviser_id == advisers.c.id
         )
     )

@@ -5,7 +5,9 @@ Routing rules (the county's 一村一法律顾问 arrangement):
 - the village's adviser receives it; a village served by several advisers (``villages.adviser_id``
   plus ``village_advisers``) gives it to the one with the fewest open referrals (then lowest id);
 - an adviser whose ``adviser_profiles.absent_until`` lies ahead is skipped; with no adviser left
-  the township's 司法所 holds it (``to_township``);
+  the township's 司法所 holds it (``to_township``); the referral keeps the village's adviser when
+  they are only absent, and has no adviser at all (``referrals.adviser_id`` NULL) when the village
+  has none;
 - an urgent referral goes to the adviser *and* the 司法所 at once.
 
 ``referral_routing`` keeps, per referral, the township, whether the 司法所 holds or shares it,
@@ -91,8 +93,9 @@ def record_new(conn: Connection, referral_id: str, *, now: datetime | None = Non
         select(referrals.c.village_id, referrals.c.adviser_id, referrals.c.urgent).where(referrals.c.id == referral_id)
     ).one()
     chosen = route(conn, row.village_id, urgent=bool(row.urgent), now=now, exclude=referral_id)
-    if chosen.adviser_id is not None and chosen.adviser_id != row.adviser_id and not chosen.to_township:
-        chosen = Route(row.adviser_id, chosen.township, False, "assigned")  # an adviser chosen by the caller
+    if row.adviser_id is not None and chosen.adviser_id is not None and chosen.adviser_id != row.adviser_id:
+        # An adviser chosen by the caller (an urgent one is still shared with the 司法所).
+        chosen = Route(row.adviser_id, chosen.township, chosen.to_township, "urgent" if row.urgent else "assigned")
     record(conn, referral_id, chosen)
 
 

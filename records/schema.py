@@ -4,12 +4,16 @@ Timestamps are UTC: stored naive-UTC in SQLite and as ``timestamptz`` in Postgre
 back as timezone-aware UTC datetimes. Enumerations are ``CHECK`` constraints on short strings so
 the tables stay readable from plain SQL (statistics, exports).
 
+A column added to an existing table must be nullable or have a ``server_default``:
+:mod:`records.migrate` adds it to databases made before it (``init_db``).
+
 Personal information, following PIPL's minimisation principle:
 
 - ``consultations.sender_hash`` is a keyed hash of the Rasa sender id (see :mod:`records.privacy`),
   ``consultations.question`` is redacted on write (:mod:`records.redact`).
 - ``referrals.contact_phone`` and ``referrals.description`` are kept raw because the adviser needs
-  them; ``referrals.summary`` is the redacted text meant for lists and statistics.
+  them; ``referrals.summary`` is the redacted text meant for lists and statistics;
+  ``referrals.sender_hash`` is the keyed hash of the sender, like ``consultations.sender_hash``.
 - ``handoffs.sender_id`` is raw: the operator console needs it to take over the live conversation.
 """
 
@@ -151,7 +155,8 @@ referrals = Table(
         index=True,
     ),
     Column("village_id", ForeignKey("villages.id"), nullable=False, index=True),
-    Column("adviser_id", ForeignKey("advisers.id"), nullable=False),
+    # NULL: no adviser is available, the township's 司法所 holds it (records.routing).
+    Column("adviser_id", ForeignKey("advisers.id"), nullable=True),
     Column("contact_phone", String(20), nullable=False),
     Column("description", Text, nullable=False),
     Column("summary", Text, nullable=False),
@@ -159,6 +164,9 @@ referrals = Table(
     Column("urgent", Boolean, nullable=False, default=False),
     Column("consent", Boolean, nullable=False),
     Column("status", String(16), nullable=False, default="new", index=True),
+    # Keyed hash of the Rasa sender id, as in consultations: how staff find the conversation of a
+    # referral made without a consultation. NULL for older rows and after forget_sender.
+    Column("sender_hash", String(64), nullable=True, index=True),
     _one_of("status", REFERRAL_STATUSES),
     Index("ix_referrals_adviser_status", "adviser_id", "status"),
 )

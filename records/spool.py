@@ -66,14 +66,18 @@ def lines() -> list[Line]:
     return [(line, _parse(line)) for line in _raw_lines()]
 
 
-def remove(entries: set[str], raw_lines: set[bytes]) -> None:
-    """Drop the given entries (by spool id) and raw lines from the spool, atomically."""
-    if not entries and not raw_lines:
+def remove(entries: set[str], raw_lines: set[bytes], *, changed: dict[str, dict[str, Any]] | None = None) -> None:
+    """Drop the given entries (by spool id) and raw lines from the spool, atomically.
+
+    ``changed``: entry id → new ``values`` for entries that stay in place with other values.
+    """
+    changed = changed or {}
+    if not entries and not raw_lines and not changed:
         return
     path = _path(SPOOL_NAME)
     with _flock(_LOCK_NAME):
         kept = [
-            line
+            _with_values(line, changed)
             for line in path.read_bytes().splitlines()
             if line.strip() and line not in raw_lines and _entry_id(line) not in entries
         ]
@@ -193,6 +197,14 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     if not isinstance(entry["kind"], str) or not isinstance(entry["values"], dict):
         return None
     return entry
+
+
+def _with_values(line: bytes, changed: dict[str, dict[str, Any]]) -> bytes:
+    entry = _parse(line) if changed else None
+    if entry is None or entry["entry"] not in changed:
+        return line
+    entry["values"] = changed[entry["entry"]]
+    return json.dumps(entry, ensure_ascii=False).encode("utf-8")
 
 
 def _entry_id(line: bytes) -> str | None:

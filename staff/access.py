@@ -46,6 +46,9 @@ async def visible_referral(user: StaffUser, referral_id: str) -> ReferralItem:
 
 
 def is_assigned(user: StaffUser, item: ReferralItem) -> bool:
+    """The adviser it is assigned to; with no adviser, the township office that holds it."""
+    if item.adviser_id is None:
+        return user.has("township") and user.township == item.township
     return user.has("adviser") and user.adviser_id == item.adviser_id
 
 

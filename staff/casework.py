@@ -44,6 +44,9 @@ async def detail(user: StaffUser, referral_id: str, settings: Settings) -> dict[
     if assigned:
         data["contact_phone"] = referral.contact_phone
     data["cited_articles"], data["transcript"] = [], None
+    # The conversation is found by the sender's keyed hash: the referral's own (kept since
+    # referrals made without a consultation exist), else its consultation's.
+    sender_hash, around = referral.sender_hash, referral.created_at
     if referral.consultation_id:
         try:
             consultation = await asyncio.to_thread(get_consultation, referral.consultation_id)
@@ -51,11 +54,12 @@ async def detail(user: StaffUser, referral_id: str, settings: Settings) -> dict[
             consultation = None
         if consultation is not None:
             data["cited_articles"] = await asyncio.to_thread(articles.cited, list(consultation.articles))
-            data["transcript"] = await asyncio.to_thread(
-                transcript.messages, consultation.sender_hash, consultation.created_at, settings
-            )
-            if data["transcript"] and not assigned:
-                data["transcript"] = [{**m, "text": redact(m["text"])} for m in data["transcript"]]
+            if sender_hash is None:
+                sender_hash, around = consultation.sender_hash, consultation.created_at
+    if sender_hash is not None:
+        data["transcript"] = await asyncio.to_thread(transcript.messages, sender_hash, around, settings)
+        if data["transcript"] and not assigned:
+            data["transcript"] = [{**m, "text": redact(m["text"])} for m in data["transcript"]]
     history = await asyncio.to_thread(referral_history, referral_id)
     data["history"] = [_jsonable(asdict(e)) for e in history]
     data["notes"] = [_jsonable(asdict(n)) for n in await asyncio.to_thread(casework.notes_for, referral_id)]
@@ -63,7 +67,8 @@ async def detail(user: StaffUser, referral_id: str, settings: Settings) -> dict[
     data["resolution"] = None if resolution is None else _jsonable(asdict(resolution))
     data["can_work"] = may_work_on(user, item)
     action = "view_contact" if assigned else "view"
-    await asyncio.to_thread(audit.log, user.username, action, referral_id=referral_id)
+    seen = "transcript" if data["transcript"] else None  # who read a resident's conversation
+    await asyncio.to_thread(audit.log, user.username, action, referral_id=referral_id, detail=seen)
     return data
 
 

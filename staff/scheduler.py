@@ -131,8 +131,10 @@ class Scheduler:
 
     @staticmethod
     def _targets(item: ReferralItem, kind: str) -> list[tuple[str, str]]:
-        adviser = ("adviser", f"adviser:{item.adviser_id}")
         township = ("township", f"township:{item.township}")
+        if item.adviser_id is None:  # the village has no adviser: the 司法所 alone holds it
+            return [township]
+        adviser = ("adviser", f"adviser:{item.adviser_id}")
         if kind == "new":
             held_by_office = item.to_township and item.route_reason in ("no_adviser", "adviser_absent")
             if held_by_office:

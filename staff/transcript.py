@@ -1,6 +1,7 @@
 """The resident's conversation behind a referral, read from Rasa.
 
-Referrals and consultations keep only a keyed hash of the Rasa sender id (PIPL), so the
+Referrals (``referrals.sender_hash``, also when no consultation preceded the referral) and
+consultations keep only a keyed hash of the Rasa sender id (PIPL), so the
 conversation is found by hashing the sender ids of the tracker store with the same key
 (:func:`records.hash_sender`): the SQL tracker store (``STAFF_TRACKER_DB_URL``), or Rasa's Redis
 tracker store when ``STAFF_TRACKER_REDIS_URL`` is set (keys ``<prefix>:tracker:<sender>``, prefix

@@ -23,7 +23,7 @@ from actions.referral_form import ValidateReferralForm
 from actions.submit_referral import ActionSubmitReferral
 from knowledge.config import REPO_ROOT
 from knowledge.corpus import in_force, load_corpus
-from records.schema import consultations, referrals
+from records.schema import consultations, referrals, villages
 
 pytestmark = [pytest.mark.model, pytest.mark.usefixtures("small_engine")]
 CORPUS = {(a.law, a.article_cn): a.text for a in in_force(load_corpus([REPO_ROOT / "knowledge" / "data" / "laws"]))}
@@ -135,6 +135,19 @@ def test_consented_referral_is_stored_for_the_village_adviser(db):
     assert "城关镇石桥村" in confirmation and stored[0]["id"][:8] in confirmation
     assert "2个工作日" in confirmation
     assert slots(events)["referral_phone"] is None  # the form is cleared for the next time
+
+
+def test_a_village_without_adviser_is_sent_to_the_township_office(db):
+    with db.begin() as conn:  # 石桥村 loses its adviser
+        conn.execute(villages.update().where(villages.c.name == "石桥村").values(adviser_id=None))
+    tracker = recorded("referral_before_consent", referral_consent=True)
+    messages, _ = run(ActionSubmitReferral(), tracker)
+    stored = rows(db, referrals)
+    assert len(stored) == 1 and stored[0]["adviser_id"] is None
+    assert stored[0]["sender_hash"] == records.hash_sender(tracker.sender_id)  # finds the conversation
+    confirmation = said(messages)
+    assert "城关镇司法所" in confirmation and stored[0]["id"][:8] in confirmation
+    assert "法律顾问" in confirmation and "None" not in confirmation
 
 
 def test_urgent_referral_is_confirmed_as_urgent(db):

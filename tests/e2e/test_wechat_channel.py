@@ -4,13 +4,16 @@ One stack for the module: the action server and two Rasa processes on the creden
 published example account, sharing the channel state through the real Redis. Process A answers
 within the usual window; process B has a window of 0 s, so every reply it produces is slower than
 the window and goes through the customer-service API of a local fake WeChat API server
-(``wechat_fake_api``). Requests are signed and encrypted by ``wechat_client`` (checked against
+(``wechat_fake_api``). Process C keeps its channel state in a Redis server of its own that a test
+kills (a state-store outage). Requests are signed and encrypted by ``wechat_client`` (checked against
 WeChat's published vector below), never by the channel's own library.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +27,7 @@ from e2e_stack import (
     Server,
     Stack,
     base_env,
+    free_port,
     free_ports,
     prepare_models,
     rasa_command,
@@ -67,6 +71,10 @@ class WeChatStack:
     slow_base_url: str
     api: FakeWeChatAPI
     rasa_b: Server
+    own_store: WeChatServer  # → process C, whose state store is its own Redis
+    own_store_base_url: str
+    own_redis: subprocess.Popen
+    rasa_c: Server
 
     def user_texts(self, openid: str, base_url: str | None = None) -> list[str]:
         """What the bot received from ``openid`` (the tracker's user events)."""
@@ -138,28 +146,43 @@ def wechat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatStack]:
     shared = redis.Redis(db=REDIS_DB)
     for key in shared.scan_iter("wechat:*"):
         shared.delete(key)
-    action_port, port_a, port_b = free_ports(3)
+    action_port, port_a, port_b, port_c = free_ports(4)
     stack = Stack.local(port_a, action_port, db_url, tmp)
-    base_a, base_b = stack.base_url, f"http://127.0.0.1:{port_b}"
+    base_a, base_b, base_c = stack.base_url, f"http://127.0.0.1:{port_b}", f"http://127.0.0.1:{port_c}"
     servers: list[Server] = []
+    redis_port = free_port()
+    own_redis = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     try:
-        b_dir = tmp / "b"
-        b_dir.mkdir()
-        write_endpoints(b_dir / "endpoints.yml", action_port, b_dir / "tracker.db")
+        b_dir, c_dir = tmp / "b", tmp / "c"
+        for where in (b_dir, c_dir):
+            where.mkdir()
+            write_endpoints(where / "endpoints.yml", action_port, where / "tracker.db")
         rasa_b = start_server(
             "rasa-b", rasa_command(port_b, b_dir / "endpoints.yml"), {**env, "WECHAT_REPLY_WINDOW": "0"}, b_dir
         )
         servers.append(rasa_b)
+        c_env = {**env, "REDIS_PORT": str(redis_port), "WECHAT_REDIS_DB": "0"}
+        rasa_c = start_server("rasa-c", rasa_command(port_c, c_dir / "endpoints.yml"), c_env, c_dir)
+        servers.append(rasa_c)
         start_stack(stack, env, action_port, port_a)
-        try:
-            wait_until_ready([(rasa_b, f"{base_b}/status", rasa_ready)])
-        except (RuntimeError, TimeoutError) as e:
-            pytest.fail(f"Rasa B did not start: {e}\n{rasa_b.log_tail()}")
+        for name, server, base in (("B", rasa_b, base_b), ("C", rasa_c, base_c)):
+            try:
+                wait_until_ready([(server, f"{base}/status", rasa_ready)])
+            except (RuntimeError, TimeoutError) as e:
+                pytest.fail(f"Rasa {name} did not start: {e}\n{server.log_tail()}")
         webhook = "/webhooks/wechat/webhook"
-        yield WeChatStack(stack, WeChatServer(base_a + webhook), WeChatServer(base_b + webhook), base_b, api, rasa_b)
+        yield WeChatStack(
+            stack, WeChatServer(base_a + webhook), WeChatServer(base_b + webhook), base_b, api, rasa_b,
+            WeChatServer(base_c + webhook), base_c, own_redis, rasa_c,
+        )  # fmt: skip
     finally:
         for server in reversed(stack.servers + servers):
             stop_server(server)
+        own_redis.kill()
+        own_redis.wait()
         api.stop()
 
 
@@ -292,6 +315,68 @@ def test_replayed_msg_id_is_answered_once_even_by_another_process(wechat: WeChat
     assert wechat.user_texts(openid) == ["老板拖欠我三个月工资不给，我该怎么办"]
     assert wechat.user_texts(openid, wechat.slow_base_url) == []
     assert len(wechat.stack.consultations(openid)) == 1
+
+
+def _texts_reaching(wechat: WeChatStack, openid: str, answer: Answer) -> list[str]:
+    """The passive reply, or the texts that arrived through the customer-service API."""
+    assert answer.status == 200, answer
+    if answer.body != "success":
+        return [answer.field("Content")]
+    return wechat.api.wait_for(openid, lambda texts: len(texts) >= 1)
+
+
+def test_a_retry_after_a_crash_between_claim_and_answer_is_processed_once(wechat: WeChatStack) -> None:
+    openid, msg_id = new_openid(), new_msg_id()
+    shared = redis.Redis(db=REDIS_DB)
+    # What a process that died after claiming leaves behind: a claim whose lease runs out.
+    shared.set(f"wechat:msg:{msg_id}", "1", px=1500)
+    xml = message_xml(openid, "text", msg_id, Content="你好")
+    started = time.monotonic()
+    retry = wechat.fast.post_plain(xml)  # WeChat's retry, 5 s after the first attempt
+    assert time.monotonic() - started < 5.0
+    texts = _texts_reaching(wechat, openid, retry)
+    assert len(texts) == 1 and "这里是县公共法律服务中心" in texts[0]
+    assert shared.get(f"wechat:msg:{msg_id}") == b"answered"
+    again = [wechat.fast.post_plain(xml), wechat.slow.post_plain(xml)]
+    assert [(a.status, a.body) for a in again] == [(200, "success")] * 2
+    time.sleep(SETTLE)
+    assert wechat.user_texts(openid) == ["你好"]  # the bot saw it once
+    assert wechat.user_texts(openid, wechat.slow_base_url) == []
+
+
+def test_a_retry_while_another_process_answers_waits_and_is_not_answered_twice(wechat: WeChatStack) -> None:
+    openid, msg_id = new_openid(), new_msg_id()
+    shared = redis.Redis(db=REDIS_DB)
+    key = f"wechat:msg:{msg_id}"
+    shared.set(key, "1", px=4000)  # another process is at work on it
+    xml = message_xml(openid, "text", msg_id, Content="你好")
+    answered = threading.Timer(1.0, lambda: shared.set(key, "answered", px=60_000))
+    answered.start()
+    retry = wechat.fast.post_plain(xml)
+    answered.join()
+    assert (retry.status, retry.body) == (200, "success")
+    time.sleep(SETTLE)
+    assert wechat.user_texts(openid) == [] and wechat.api.to(openid) == []
+
+
+def test_a_state_store_outage_still_answers_once_and_never_with_an_error(wechat: WeChatStack) -> None:
+    openid, msg_id = new_openid(), new_msg_id()
+    assert wechat.own_store.post_plain(message_xml(openid, "text", new_msg_id(), Content="你好")).status == 200
+    wechat.own_redis.kill()  # the outage: Redis is gone for the rest of the module
+    wechat.own_redis.wait()
+    xml = message_xml(openid, "text", msg_id, Content="老板拖欠我三个月工资不给，我该怎么办")
+    first = wechat.own_store.post_plain(xml)
+    texts = _texts_reaching(wechat, openid, first)
+    assert "《" in "".join(texts)  # a real answer with citations, not an error page
+    retries = [wechat.own_store.post_plain(xml), wechat.own_store.post_safe(xml)]
+    assert [(a.status, a.body) for a in retries] == [(200, "success")] * 2  # deduplicated in the process
+    image_xml = message_xml(openid, "image", new_msg_id(), PicUrl="http://x/1.jpg", MediaId="m")
+    image = wechat.own_store.post_plain(image_xml)
+    assert image.status == 200 and "文字" in image.field("Content")
+    time.sleep(SETTLE)
+    assert wechat.user_texts(openid, wechat.own_store_base_url) == ["你好", "老板拖欠我三个月工资不给，我该怎么办"]
+    log = wechat.rasa_c.log_path.read_text(errors="replace")
+    assert "shared state store unreachable" in log and "Traceback" not in log
 
 
 def test_slow_reply_arrives_through_the_api_despite_an_expired_token_and_a_5xx(wechat: WeChatStack) -> None:

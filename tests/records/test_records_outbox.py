@@ -249,7 +249,7 @@ def _refer(engine: Engine, **overrides: object) -> ReferralReceipt:
 def _spool_a_conversation(engine: Engine, sender: str = "wx-openid-42") -> dict[str, object]:
     """A consultation, a referral linked to it, two feedback clicks and a handoff, all spooled."""
     cid = _consult(engine, sender_id=sender)
-    referral = _new_referral(consultation_id=cid)
+    referral = _new_referral(consultation_id=cid, sender_id=sender)
     handoff = NewHandoff(sender, "wechat", f"请回电{PHONE}")
     receipts = [
         records.write(referral, engine=engine),
@@ -630,6 +630,8 @@ def test_writing_the_same_record_twice_is_a_no_op(engine: Engine) -> None:
 def test_forget_sender_also_empties_the_spool(outage: Outage) -> None:
     other_id = _consult(outage.engine, sender_id="someone-else")  # stored while the database is up
     stored_id = _consult(outage.engine)  # stored; a spooled click on it must go too
+    stored_referral = _refer(outage.engine, sender_id="wx-openid-42")  # made without a consultation
+    others_referral = _refer(outage.engine, sender_id="someone-else")
     outage.down()
     spooled = _spool_a_conversation(outage.engine)
     records.write(NewFeedback(stored_id, "no"), engine=outage.engine)
@@ -643,6 +645,13 @@ def test_forget_sender_also_empties_the_spool(outage: Outage) -> None:
     assert consultations_for_sender("wx-openid-42", engine=outage.engine) == []
     assert records.open_handoff_for("wx-openid-42", engine=outage.engine) is None
     assert records.get_referral(spooled["referral"].id, engine=outage.engine).consultation_id is None
+    # The referrals stay for the adviser, but nothing leads from them to the conversation any more.
+    assert spooled["referral"].sender_hash == records.hash_sender("wx-openid-42")  # as spooled
+    assert records.get_referral(spooled["referral"].id, engine=outage.engine).sender_hash is None
+    assert records.get_referral(stored_referral.id, engine=outage.engine).sender_hash is None
+    assert records.get_referral(others_referral.id, engine=outage.engine).sender_hash == records.hash_sender(
+        "someone-else"
+    )
     assert [h.id for h in records.waiting_handoffs(engine=outage.engine)] == [kept.id]
     assert get_consultation(other_id, engine=outage.engine).id == other_id
     assert outbox.rejected_count() == 0

@@ -7,7 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
 import records
 from records import (
@@ -23,11 +23,12 @@ from records import (
     UnknownVillage,
     get_referral,
     referral_history,
+    referral_scope,
     referrals_for_adviser,
     transition,
 )
 from records.referrals import TRANSITIONS, Referral
-from records.schema import REFERRAL_STATUSES
+from records.schema import REFERRAL_STATUSES, referral_routing, villages
 
 DESCRIPTION = "老板拖欠工资三个月，我的电话13812345678，身份证110101199003071234"
 
@@ -289,3 +290,48 @@ def test_concurrent_transitions_of_one_referral_one_wins(engine: Engine) -> None
     assert sorted(outcomes) == ["ok", "rejected", "rejected", "rejected"]
     history = referral_history(referral.id, engine=engine)
     assert [e.to_status for e in history] == ["new", "accepted"]
+
+
+def _village_without_adviser(engine: Engine) -> int:
+    with engine.begin() as conn:
+        conn.execute(insert(villages).values(name="新建村", township="城关镇", adviser_id=None))
+        return conn.execute(select(villages.c.id).where(villages.c.name == "新建村")).scalar_one()
+
+
+def test_a_village_without_adviser_goes_to_its_township(engine: Engine, adviser_ids: dict[str, int]) -> None:
+    village = _village_without_adviser(engine)
+    receipt = records.write(
+        NewReferral(village=village, contact_phone="13812345678", description=DESCRIPTION, consent=True),
+        engine=engine,
+    )
+    assert (receipt.pending, receipt.adviser_name, receipt.township) == (False, None, "城关镇")
+    stored = get_referral(receipt.id, engine=engine)
+    assert (stored.adviser_id, stored.adviser_name) == (None, None)
+    assert (stored.village, stored.status) == ("城关镇新建村", "new")
+    with engine.connect() as conn:
+        route = conn.execute(select(referral_routing).where(referral_routing.c.referral_id == receipt.id)).one()
+    assert (route.township, route.to_township, route.reason) == ("城关镇", True, "no_adviser")
+    # The township's 司法所 sees it; no adviser does, not even one of the same township.
+    office = referral_scope.Scope(township="城关镇")
+    assert [i.id for i in referral_scope.list_referrals(office, engine=engine)] == [receipt.id]
+    assert referral_scope.find(referral_scope.Scope(township="河口镇"), receipt.id, engine=engine) is None
+    zhou = referral_scope.Scope(adviser_id=adviser_ids["周明华"])  # an adviser of the same township
+    assert referral_scope.find(zhou, receipt.id, engine=engine) is None
+    assert referrals_for_adviser(adviser_ids["周明华"], engine=engine) == []
+    with pytest.raises(UnknownReferral):
+        get_referral(receipt.id, adviser_id=adviser_ids["周明华"], engine=engine)
+    # The office works on it like an adviser would.
+    transition(receipt.id, "accepted", "cg-office", engine=engine)
+    assert transition(receipt.id, "resolved", "cg-office", engine=engine).status == "resolved"
+
+
+def test_the_sender_is_kept_only_as_its_keyed_hash(engine: Engine) -> None:
+    referral = _refer(engine, sender_id="web-0f3a")
+    assert referral.sender_hash == records.hash_sender("web-0f3a") != "web-0f3a"
+    assert _refer(engine).sender_hash is None  # e.g. made by staff, not by a resident's conversation
+    with pytest.raises(InvalidValue):
+        NewReferral(village="城关镇石桥村", contact_phone="13812345678", description="d", consent=True,
+                    sender_id="web-0f3a", sender_hash="a" * 64)  # fmt: skip
+    with pytest.raises(InvalidValue):
+        NewReferral(village="城关镇石桥村", contact_phone="13812345678", description="d", consent=True,
+                    sender_hash="not-a-hash")  # fmt: skip

@@ -13,8 +13,7 @@ from sqlalchemy import Engine, inspect, text
 from stats_fixture import EXPECTED, MARCH, SECRETS, SENDER, seed
 
 import records
-from records import audit, callbacks, stats
-from records.db import create_schema
+from records import audit, callbacks, migrate, stats
 from records.errors import InvalidValue, UnknownConsultation
 from records.stats import Period, StatsScope
 
@@ -178,11 +177,11 @@ def test_percentile_is_linear_between_ranks() -> None:
     assert stats.percentile([10.0, 0.0, 20.0, 30.0, 40.0], 0.9) == pytest.approx(36.0)
 
 
-def test_create_schema_adds_the_statistics_index_to_an_existing_table(engine: Engine) -> None:
+def test_upgrade_adds_the_statistics_index_to_an_existing_table(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("DROP INDEX ix_consultations_stats"))
     assert "ix_consultations_stats" not in {ix["name"] for ix in inspect(engine).get_indexes("consultations")}
-    create_schema(engine)  # what init_db does on an old database
+    migrate.upgrade(engine)  # what init_db does on an old database
     assert "ix_consultations_stats" in {ix["name"] for ix in inspect(engine).get_indexes("consultations")}
 
 

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 from staff_harness import PASSWORD, SALT, Client, County, StaffServer, start, stop
 
 import records
@@ -19,6 +18,7 @@ from records import users
 from records.db import dispose_engines
 from records.schema import metadata
 from staff.passwords import hash_password
+from tests.pg_schema import own_schema
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,18 +30,8 @@ def _salt() -> Iterator[None]:
 
 
 def _pg_url(postgres_url: str) -> Iterator[str]:
-    schema = f"staff_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in postgres_url else "?"
-    try:
-        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        dispose_engines()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with own_schema(postgres_url, "staff_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

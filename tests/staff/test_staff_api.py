@@ -5,12 +5,14 @@ referral), the audit log, accepting, notes, resolving, and the error semantics."
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 from staff_harness import Client, County, StaffServer, login, store_referral
 
 import records
-from records import audit, casework
+from records import audit, casework, notifications
+from records.schema import villages
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -120,6 +122,47 @@ def test_township_sees_its_villages_without_the_phone(server: StaffServer, count
     assert "contact_phone" not in bureau.get(f"/api/referrals/{elsewhere}").json()
     # Only the assigned adviser or the township may act; the admin gets 403 (it can see it).
     assert error_of(bureau.post(f"/api/referrals/{in_town}/accept")) == (403, "forbidden")
+
+
+def _village_without_adviser(county: County, name: str) -> str:
+    with records.get_engine(county.db_url).begin() as conn:
+        conn.execute(villages.insert().values(name=name, township="城关镇", adviser_id=None))
+    return f"城关镇{name}"
+
+
+def test_a_village_without_adviser_is_held_and_worked_by_its_township(server: StaffServer, county: County) -> None:
+    engine = records.get_engine(county.db_url)
+    village = _village_without_adviser(county, f"新建{uuid.uuid4().hex[:6]}村")
+    held = make_referral(county, village, phone="13700001111")
+    office = login(server, "cg-office")
+    listed = {r["id"]: r for r in office.get("/api/referrals").json()["referrals"]}
+    assert listed[held]["adviser_id"] is None and listed[held]["adviser_name"] is None
+    assert (listed[held]["to_township"], listed[held]["route_reason"]) == (True, "no_adviser")
+    # The office is told, not an adviser; no adviser and no other township sees it.
+    deadline = time.monotonic() + 15
+    while {n.recipient for n in notifications.all_for_referral(held, engine=engine)} != {"township:城关镇"}:
+        assert time.monotonic() < deadline, notifications.all_for_referral(held, engine=engine)
+        time.sleep(0.2)
+    for other in ("zhou", "zheng", "hk-office"):  # zhou: an adviser of the same township
+        client = login(server, other)
+        assert held not in {r["id"] for r in client.get("/api/referrals").json()["referrals"]}
+        assert error_of(client.get(f"/api/referrals/{held}")) == (404, "not_found")
+        assert error_of(client.post(f"/api/referrals/{held}/accept")) == (404, "not_found")
+    # The office holds it: it sees the phone (audited) and accepts, notes and resolves it.
+    detail = office.get(f"/api/referrals/{held}").json()
+    assert detail["contact_phone"] == "13700001111" and detail["can_work"] is True
+    assert office.post(f"/api/referrals/{held}/accept").json()["status"] == "accepted"
+    assert office.post(f"/api/referrals/{held}/notes", json={"text": "司法所已电话联系"}).status_code == 201
+    done = office.post(f"/api/referrals/{held}/resolve", json={"outcome": "legal_aid", "summary": "已转法律援助中心"})
+    assert done.json() == {"id": held, "status": "resolved", "outcome": "legal_aid"}
+    history = office.get(f"/api/referrals/{held}").json()["history"]
+    assert [(e["to_status"], e["by"]) for e in history] == [("new", "resident"), ("accepted", "cg-office"),
+                                                           ("resolved", "cg-office")]  # fmt: skip
+    actions = [(e.actor, e.action) for e in reversed(audit.entries(referral_id=held, engine=engine))]
+    assert actions[0] == ("cg-office", "view_contact") and ("cg-office", "resolve") in actions
+    # The admin sees it too, without the phone.
+    bureau = login(server, "bureau").get(f"/api/referrals/{held}").json()
+    assert "contact_phone" not in bureau and bureau["status"] == "resolved"
 
 
 def test_roles_without_referrals_get_403(server: StaffServer) -> None:

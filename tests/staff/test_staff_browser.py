@@ -16,12 +16,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from staff_harness import PASSWORD, StaffServer, start, stop
+from staff_harness import login as login_api
 
 import records
+import records.audit
 from records import users
 from staff.passwords import hash_password
 
@@ -139,11 +142,15 @@ def test_adviser_receives_accepts_reads_and_resolves(
     browser.execute_script("document.getElementById('transcript').scrollIntoView();")
     shot(browser, "transcript")
     browser.find_element(By.ID, "accept").click()
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "status").text == "已受理")
+    WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.ID, "status").text == "已受理"
+    )  # the page is rendered anew after the form is sent
     Select(browser.find_element(By.ID, "outcome")).select_by_value("legal_aid")
     browser.find_element(By.ID, "summary").send_keys("已协助八名工人申请法律援助")
     browser.find_element(By.ID, "resolve").click()
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "status").text == "已办结")
+    WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda d: d.find_element(By.ID, "status").text == "已办结"
+    )  # the page is rendered anew after the form is sent
     assert "转法律援助：已协助八名工人申请法律援助" in browser.find_element(By.ID, "resolution").text
     shot(browser, "resolved")
     referral_url = browser.current_url
@@ -160,3 +167,30 @@ def test_adviser_receives_accepts_reads_and_resolves(
     assert browser.get_log("browser") == []  # no script, CSP or missing-file errors
     browser.get(f"{staff_app.url}/admin")
     assert "view_contact" in browser.find_element(By.ID, "audit").text
+
+
+def test_a_referral_made_without_a_question_shows_its_conversation(
+    assistant: Stack, staff_app: StaffServer
+) -> None:
+    """No consultation precedes it, so the transcript is found by the referral's own sender hash."""
+    sender = f"resident-{uuid.uuid4().hex[:8]}"
+    assistant.send(sender, "我想找村里的法律顾问帮忙")  # the very first message: no question asked
+    assistant.send(sender, "西街社区")
+    assistant.send(sender, "139 8765 4321")
+    assistant.send(sender, "隔壁装修把我家墙震裂了，不肯赔")
+    done = " ".join(m.get("text") or "" for m in assistant.send(sender, "/affirm"))
+    assert "法律顾问" in done, done
+    engine = records.get_engine(assistant.db_url)
+    mine = [r for r in records.referrals_for_adviser(next(a.id for a in records.list_advisers(engine)
+                                                          if a.name == "周明华"), engine=engine)
+            if r.contact_phone == "13987654321"]  # fmt: skip
+    assert len(mine) == 1 and mine[0].consultation_id is None
+    assert mine[0].sender_hash == records.hash_sender(sender, SENDER_SALT.encode())
+
+    zhou = login_api(staff_app, "zhou")
+    detail = zhou.get(f"/api/referrals/{mine[0].id}").json()
+    said = [m["text"] for m in detail["transcript"] or [] if m["by"] == "user"]
+    assert said[:2] == ["我想找村里的法律顾问帮忙", "西街社区"], detail["transcript"]
+    assert "13987654321" not in str(records.audit.entries(referral_id=mine[0].id, engine=engine))
+    seen = records.audit.entries(referral_id=mine[0].id, engine=engine)
+    assert [(e.actor, e.action, e.detail) for e in seen] == [("zhou", "view_contact", "transcript")]

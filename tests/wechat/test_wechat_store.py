@@ -1,17 +1,21 @@
-"""The WeChat channel's shared state: a claim has exactly one winner across processes, in both stores."""
+"""The WeChat channel's shared state: a claim has exactly one winner across processes, in both stores;
+an outage of the store (a Redis server of the test's own, killed) falls back to process memory."""
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import socket
+import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
-from channels.wechat_store import RedisStore, SqliteStore
+from channels.wechat_store import FallbackStore, RedisStore, SqliteStore
 
 REDIS_DB = 8  # this module's own database on the local Redis
 
@@ -66,5 +70,67 @@ def test_values_expire_and_queues_keep_their_order(where: tuple[str, str]) -> No
         for value in ["1", "2", "3"]:
             await store.push("pending", value)
         assert [await store.pop("pending") for _ in range(4)] == ["1", "2", "3", None]
+
+    asyncio.run(run())
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_redis(port: int) -> subprocess.Popen:
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            if redis.Redis(port=port).ping():
+                return server
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[int, list[subprocess.Popen]]]:
+    """A Redis server of this test's own (never the shared one), which the test may kill."""
+    port = _free_port()
+    servers = [_start_redis(port)]
+    yield port, servers
+    for server in servers:
+        server.kill()
+        server.wait()
+
+
+def test_an_outage_falls_back_to_process_memory_and_recovers(own_redis: tuple[int, list[subprocess.Popen]]) -> None:
+    port, servers = own_redis
+    store = FallbackStore(RedisStore("127.0.0.1", port, 0))
+
+    async def run() -> None:
+        assert await store.claim("msg:1", ttl=60)
+        await store.push("pending", "queued-before")
+        servers[0].kill()
+        servers[0].wait()
+        started = time.monotonic()
+        # During the outage: a message is claimed once per process, values and queues still work.
+        assert await store.claim("msg:2", ttl=60)
+        assert not await store.claim("msg:2", ttl=60)
+        await store.put("token", "t-local", ttl=60)
+        assert await store.get("token") == "t-local"
+        await store.push("pending", "queued-during")
+        assert await store.pop("pending") == "queued-during"
+        await store.push("pending", "still-local")
+        await store.delete("token")
+        assert await store.get("token") is None
+        assert time.monotonic() - started < 2.0  # refused connections fail fast
+        servers.append(_start_redis(port))  # the store is back (empty: nothing was saved)
+        assert await store.claim("msg:2", ttl=60)  # the shared store is used again
+        assert await store.get("msg:2") == "1"
+        assert redis.Redis(port=port, decode_responses=True).get("wechat:msg:2") == "1"
+        # What was queued locally is not lost: it comes after what the shared store holds.
+        await store.push("pending", "queued-after")
+        assert [await store.pop("pending") for _ in range(3)] == ["queued-after", "still-local", None]
 
     asyncio.run(run())

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from channels.wechat_text import CHOICES_HINT, choice_payload, render
+from pathlib import Path
+
+import yaml
+
+from channels.wechat_text import CHANNEL_RESPONSES, choice_payload, render, response_text
+
+DOMAIN = Path(__file__).resolve().parents[2] / "domain.yml"
+RESPONSES = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["responses"]
+HINT = response_text(RESPONSES, CHANNEL_RESPONSES["choices_hint"]) or ""
 
 ARTICLE_1 = (
     "《中华人民共和国劳动法》第五十条：工资应当以货币形式按月支付给劳动者本人。不得克扣或者无故拖欠劳动者的工资。"
@@ -17,9 +25,10 @@ def test_buttons_become_numbered_choices_answerable_with_a_digit() -> None:
                 "text": "您同意吗？",
                 "buttons": [{"title": "同意", "payload": "/affirm"}, {"title": "不同意", "payload": "/deny"}],
             },
-        ]
+        ],
+        hint=HINT,
     )
-    assert out.texts == [f"您同意吗？\n\n1. 同意\n2. 不同意\n{CHOICES_HINT}"]
+    assert out.texts == ["您同意吗？\n\n1. 同意\n2. 不同意\n（回复数字即可选择）"]
     assert out.choices == ["/affirm", "/deny"]
     assert choice_payload("1", out.choices) == "/affirm"
     assert choice_payload(" ２ ", out.choices) == "/deny"  # full-width digit from a Chinese keyboard
@@ -52,3 +61,13 @@ def test_a_paragraph_longer_than_the_limit_is_cut_at_sentence_ends() -> None:
 def test_short_messages_share_one_text() -> None:
     out = render([{"text": "好的。"}, {"text": "请问您是哪个村的？"}])
     assert out.texts == ["好的。\n\n请问您是哪个村的？"] and out.choices == []
+
+
+def test_the_channels_own_wording_comes_from_the_domain() -> None:
+    for name in CHANNEL_RESPONSES.values():
+        assert response_text(RESPONSES, name), f"domain.yml lacks a text for {name}"
+    assert "12348" in (response_text(RESPONSES, CHANNEL_RESPONSES["unsupported"]) or "")
+    variants = {"utter_x": [{"text": "plain"}, {"channel": "wechat", "text": "微信"}], "utter_y": [{"text": "plain"}]}
+    assert response_text(variants, "utter_x") == "微信"  # the channel's variant wins
+    assert response_text(variants, "utter_y") == "plain"
+    assert response_text(variants, "utter_z") is None
