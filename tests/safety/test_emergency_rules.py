@@ -12,7 +12,7 @@ import yaml
 
 import safety
 from safety.emergency import DOMESTIC, FIRE, FIRE_TRAPPED, TRIGGERS
-from tests.safety.emergency_sets import PARTS, REQUIRED, load
+from tests.safety.emergency_sets import HELD_OUT_PARTS, PARTS, REQUIRED, load
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_FALSE_ALARMS = 0.05
@@ -33,7 +33,7 @@ def test_held_out_messages_are_not_nlu_training_data() -> None:
     for path in (ROOT / "bot" / "nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
             training |= {line.strip()[2:] for line in block.get("examples", "").splitlines()}
-    held_out = {e.text for e in load(True, "heldout") + load(False, "heldout")}
+    held_out = {e.text for part in HELD_OUT_PARTS for e in load(True, part) + load(False, part)}
     assert held_out & training == set()
 
 
