@@ -195,6 +195,7 @@ STRONG: dict[str, tuple[str, ...]] = {
     SELF_HARM: (
         r"不想活|不活了|死了算了|想死|活着[^，]{0,4}(意思|意义)|想自杀|要自杀|活不下去|撑不下去|活着(太累|没意思|没意义|有什么意思)|一了百了",
         r"(我|俺)(真|真的)?(想|要|准备|打算)(从[^，]{0,8})?(跳(下去|楼|河|江|湖|桥|井)|喝(农)?药|喝敌敌畏|喝百草枯|上吊|割腕)",
+        r"(我|俺)(就|会|要)(从这里|从这儿|从这)?跳下去",
         r"活着(就是)?受罪|(跟|和|向)这个世界(说)?再见|告别这个世界|结束(自己|生命|我的生命)|了结(自己)?|不想醒|不想再拖累|拖累(你们|大家|家里)|解脱|下辈子",
     ),
     UNSPECIFIED: (r"救命(?!钱|稻草|恩|之恩)|救救我|快来人",),
@@ -224,7 +225,10 @@ _PEOPLE_AT_RISK = re.compile(
 # ---------------------------------------------------------------------------------------------
 _NEGATION_BEFORE = re.compile(r"(没|没有|不是|并没|未|无|别|不会|防止|预防|怎么防|怕|担心|以防)$")
 # A trigger used to describe a thing (着火的厂房, 割腕的伤疤, 起火的电动车) is not a report.
-_ATTRIBUTIVE_AFTER = re.compile(r"了?的(?!时候|话)|(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回)")
+# The same goes for a trigger in the past aspect (晕倒过两次, 火烧了以后).
+_ATTRIBUTIVE_AFTER = re.compile(
+    r"了?的(?!时候|话)|了?(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回)|过(?!来|去|头|了|[，]|$)"
+)
 # Even first-person words describe someone else when a noun follows (卖农药给想自杀的人).
 _ABOUT_OTHERS_AFTER = re.compile(r"的(人|新闻|案子|事|学生|员工|病人|孩子)")
 _ALL_CLEAR = re.compile(
@@ -236,7 +240,7 @@ _FRAMING = re.compile(
     # legal questions
     r"能(不能)?(告|起诉|索赔|要|判|离婚|报销|赔|拿|追回|立案|申请|办|调|当)|可以(告|起诉|索赔|离婚)|起诉|告他|怎么告"
     r"|赔(偿|钱|多少|不赔|吗|[0-9一二两三四五六七八九十几百千万])|要赔|(找)?谁(赔|出|负责|承担|来|担责|的责任|发|给|管|养)|找谁|负(什么)?责|有(没有)?责任|担责|责任"
-    r"|归谁|判(了|几年|多少|刑|缓刑|死刑)|被判|会被|被抓|(可以|能)[^，]{0,8}吗|能报警|给了[^，]{0,6}(块|元|千|万|钱)|赔了|案子|案底|罪|违法|犯法|合法|拘留|坐牢|保险|险|理赔|医保|报销|工伤"
+    r"|归谁|(债|钱|账|款)谁还|判(了|几年|多少|刑|缓刑|死刑)|被判|会被|被抓|(可以|能)[^，]{0,8}吗|能报警|给了[^，]{0,6}(块|元|千|万|钱)|赔了|案子|案底|罪|违法|犯法|合法|拘留|坐牢|保险|险|理赔|医保|报销|工伤"
     r"|鉴定|认定|补助|补偿|补贴|罚款|被罚|投诉|举报|证据|标准|规定|条款|费用|遗产|离婚|抚养|财产|私了"
     r"|调解|法院|律师|官司|宅基地|押金|房租|拆迁|办证|签字|算(不算|是|工伤|家暴|互殴|犯法|违法|什么|凶宅|意外)"
     r"|怎么(赔|算|分|处理|划分|申请|收集|证明|认定)|死的|定责|诬陷|诬告|冤枉|(商家|厂家|店家|卖家|保险公司)说"
@@ -318,12 +322,18 @@ def _live_hits(patterns: list[re.Pattern[str]], text: str, describes: bool = Tru
 
 def _framed_from(norm: str, long_message: bool) -> Callable[[re.Match[str]], bool]:
     """Whether a trigger is framed as a question, the past, a hypothetical or news. In a long message
-    the legal and hypothetical wording counts only from the trigger's clause on: a resident who starts
-    with a question (宅基地的事) and breaks off to report a danger (外面有人喊着火了) is reporting it."""
-    if _PAST.search(norm) or not long_message:
+    framing counts only from the clause before the trigger's on (去年冬天，家里着火了): a resident who
+    starts with a question (宅基地的事, 上次问的) and breaks off to report a danger (外面有人喊着火了)
+    is reporting it."""
+    if not long_message:
         framed = bool(_PAST.search(norm) or _FRAMING.search(norm))
         return lambda m: framed
-    return lambda m: bool(_FRAMING.search(norm, norm.rfind("，", 0, m.start()) + 1))
+
+    def framed_at(m: re.Match[str]) -> bool:
+        start = norm.rfind("，", 0, max(0, norm.rfind("，", 0, m.start()))) + 1
+        return bool(_PAST.search(norm, start) or _FRAMING.search(norm, start))
+
+    return framed_at
 
 
 def detect(text: str) -> Detection:
@@ -352,7 +362,7 @@ def detect(text: str) -> Detection:
     if VIOLENCE in found and _FAMILY_RE.search(norm):
         found.discard(VIOLENCE)
         found.add(DOMESTIC)
-    if re.search(r"(被|正在)家暴(?!的)", norm):
+    if re.search(r"(被|正在)家暴(?!的|了?(以|之)?后|过)", norm):
         if now or not framed:
             found.add(DOMESTIC)
             found.discard(VIOLENCE)
@@ -369,7 +379,8 @@ def detect(text: str) -> Detection:
         cancelled.add(UNSPECIFIED)
     probability = score.probability(norm)
     # The score is not asked about a plea already judged hyperbole: the plea words are what it would react to.
-    learned = (not found and not civil_plea and not all_clear and (now or not framed)
+    # Nor about words the rules saw and set aside (negated, framed, past): the score would react to them.
+    learned = (not found and not cancelled and not all_clear and (now or not framed)
                and probability >= score.threshold())
     if learned:
         found = _learned_kinds(norm)
