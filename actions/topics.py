@@ -62,7 +62,7 @@ CIVIL_CODE_TOPICS: tuple[tuple[int, int, str], ...] = (
 
 @dataclass(frozen=True)
 class TopicWeights:
-    nlu: float = 1.0
+    nlu: float = 3.0
     law_vote_depth: int = 5
     law_vote_decay: float = 0.7
 
