@@ -11,11 +11,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import records
-from actions import config, reply, triage
+from actions import config, reply, topics, triage
 from actions.answering import AnsweringAction
 from actions.emergency import emergency_events
 from actions.services import search_engine
-from actions.tracker_info import channel, latest_text, sender, topic_key
+from actions.tracker_info import channel, latest_text, nlu_topics, sender
 from knowledge import EmptyQueryError, Hit
 from knowledge.engine import Consultation
 
@@ -42,10 +42,12 @@ class ActionAnswerQuestion(AnsweringAction):
             logger.exception("search failed")
             dispatcher.utter_message(response="utter_search_unavailable")
             return [SlotSet("referral_offered", True)]
-        topic = topic_key(tracker)
-        if not _confident(found):
+        # The NLU's topic and the laws of the articles found: what statistics and next steps use.
+        topic = topics.choose_topic(nlu_topics(tracker), found.hits, records.TOPICS)
+        quoted = faq_hits or _quoted(found)
+        if not (quoted and _confident(found)):
             return await _refer_instead(dispatcher, tracker, found, topic)
-        return await _answer(dispatcher, tracker, found, faq_hits, topic)
+        return await _answer(dispatcher, tracker, found, quoted, "faq" if faq_hits else "answered", topic)
 
     def failure_events(self, tracker: Tracker) -> list[EventType]:
         return [SlotSet("referral_offered", False)]
@@ -53,8 +55,14 @@ class ActionAnswerQuestion(AnsweringAction):
 
 def _search(text: str) -> tuple[Consultation, list[Hit]]:
     engine = search_engine()
-    found = engine.consult(text, config.ANSWER_MAX_ARTICLES)
+    # Deeper than what is quoted: the topic reads the laws of the best few, and an article that only
+    # points elsewhere leaves room for the next.
+    found = engine.consult(text, max(config.ANSWER_MAX_ARTICLES + 2, topics.WEIGHTS.law_vote_depth))
     return found, _faq_hits(found, engine)
+
+
+def _quoted(found: Consultation) -> list[Hit]:
+    return reply.choose_articles(found.hits, config.ANSWER_MAX_ARTICLES, config.ANSWER_SCORE_GAP)
 
 
 def _confident(found: Consultation) -> bool:
@@ -71,14 +79,9 @@ def _faq_hits(found: Consultation, engine) -> list[Hit]:
 
 
 async def _answer(
-    dispatcher, tracker, found: Consultation, faq_hits: list[Hit], topic: str
+    dispatcher, tracker, found: Consultation, hits: list[Hit], outcome: str, topic: str
 ) -> list[EventType]:
-    if faq_hits:
-        hits, outcome = faq_hits, "faq"
-        reply.send_answer(dispatcher, hits, topic, found.faq.entry.answer)
-    else:
-        hits, outcome = found.hits, "answered"
-        reply.send_answer(dispatcher, hits, topic, None)
+    reply.send_answer(dispatcher, hits, topic, found.faq.entry.answer if outcome == "faq" else None)
     reasons = triage.complexity_reasons(latest_text(tracker))
     consultation_id = await _log(tracker, topic, hits, "referred" if reasons else outcome, found)
     events: list[EventType] = [

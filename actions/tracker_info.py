@@ -7,21 +7,21 @@ from rasa_sdk import Tracker
 from actions.config import channel_of
 from records import TOPICS as TOPIC_NAMES
 
-MIN_TOPIC_CONFIDENCE = 0.4
-
 
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
-def topic_key(tracker: Tracker) -> str:
-    """The topic the response selector gave the `legal_question` retrieval intent, else 'other'."""
+def nlu_topics(tracker: Tracker) -> dict[str, float]:
+    """The response selector's confidence for each topic of the `legal_question` retrieval intent."""
     selector = (tracker.latest_message or {}).get("response_selector", {}).get("legal_question", {})
-    response = selector.get("response", {})
-    key = (response.get("intent_response_key") or "").removeprefix("legal_question/")
-    if key in TOPIC_NAMES and (response.get("confidence") or 0) >= MIN_TOPIC_CONFIDENCE:
-        return key
-    return "other"
+    ranking = selector.get("ranking") or [selector.get("response") or {}]
+    found: dict[str, float] = {}
+    for entry in ranking:
+        key = (entry.get("intent_response_key") or "").removeprefix("legal_question/")
+        if key in TOPIC_NAMES:
+            found[key] = max(found.get(key, 0.0), float(entry.get("confidence") or 0.0))
+    return found
 
 
 def channel(tracker: Tracker) -> str:

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from knowledge.config import Settings  # noqa: E402
 from knowledge.encoders import OnnxEncoder, SentenceTransformerEncoder  # noqa: E402
-from knowledge.engine import load_engine  # noqa: E402
+from knowledge.engine import Consultation, SearchEngine, load_engine  # noqa: E402
 from knowledge.evaluate import read_queries  # noqa: E402
 from knowledge.normalize import normalize  # noqa: E402
 
@@ -46,6 +46,18 @@ def examples(path: Path) -> list[str]:
             text = line.strip().removeprefix("- ").strip()
             if text:
                 found.append(text)
+    return found
+
+
+def non_legal_consultations(engine: SearchEngine) -> list[tuple[str, Consultation]]:
+    """Each small-talk and out-of-scope NLU example with what the engine finds for it (best article)."""
+    found = []
+    for name in NON_LEGAL:
+        for text in examples(REPO / name):
+            try:
+                found.append((text, engine.consult(text, 1)))
+            except ValueError:  # nothing searchable: never answered
+                continue
     return found
 
 
@@ -108,15 +120,10 @@ def main() -> None:
         legal_faq.append(found.faq.similarity)
         faq_right.append(bool(set(found.faq.entry.cites) & set(q.gold)))
     chat, chat_faq, chat_texts = [], [], []
-    for name in NON_LEGAL:
-        for text in examples(REPO / name):
-            try:
-                found = engine.consult(text, 1)
-            except ValueError:  # nothing searchable: never answered
-                continue
-            chat.append(found.hits[0].score)
-            chat_faq.append(found.faq.similarity)
-            chat_texts.append(text)
+    for text, found in non_legal_consultations(engine):
+        chat.append(found.hits[0].score)
+        chat_faq.append(found.faq.similarity)
+        chat_texts.append(text)
     legal, chat = np.array(legal), np.array(chat)
     faq_right = np.array(faq_right)
     result = {

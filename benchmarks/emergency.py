@@ -23,7 +23,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
 import safety  # noqa: E402
+from benchmarks.rasa_parse import Parse, rasa_parser  # noqa: E402
 from safety.emergency import UNSPECIFIED  # noqa: E402
 from tests.safety.emergency_sets import PARTS, REQUIRED, Example, load  # noqa: E402
 
@@ -93,44 +93,23 @@ def detect_latency_us() -> float:
     return round(statistics.median(samples), 1)
 
 
-def nlu_numbers_from(stack) -> Numbers:  # noqa: ANN001 - e2e_stack.Stack, imported lazily
-    from e2e_stack import post_json
-
-    cache: dict[str, tuple[str, ...]] = {}
-
+def nlu_numbers_from(parse: Parse) -> Numbers:
     def numbers(text: str) -> tuple[str, ...]:
-        if text not in cache:
-            status, body = post_json(f"{stack.base_url}/model/parse", {"text": text})
-            if status != 200:
-                raise RuntimeError(f"/model/parse answered {status}: {body[:200]}")
-            parsed = json.loads(body)
-            kinds = [e["value"] for e in parsed.get("entities", []) if e["entity"] == "emergency_kind"]
-            if kinds:
-                cache[text] = safety.numbers_for(kinds)
-            elif parsed["intent"]["name"] == "emergency":
-                cache[text] = safety.numbers_for([UNSPECIFIED])
-            else:
-                cache[text] = ()
-        return cache[text]
+        parsed = parse(text)
+        kinds = [e["value"] for e in parsed.get("entities", []) if e["entity"] == "emergency_kind"]
+        if kinds:
+            return safety.numbers_for(kinds)
+        if parsed["intent"]["name"] == "emergency":
+            return safety.numbers_for([UNSPECIFIED])
+        return ()
 
     return numbers
 
 
 def run_nlu() -> tuple[dict, dict]:
-    from e2e_stack import Stack, base_env, free_ports, start_stack, stop_server
-
-    with tempfile.TemporaryDirectory() as tmp:
-        log_dir = Path(tmp)
-        env = base_env(f"sqlite:///{log_dir / 'legal.db'}")
-        action_port, rasa_port = free_ports(2)
-        stack = Stack.local(rasa_port, action_port, env["LEGAL_DB_URL"], log_dir)
-        try:
-            start_stack(stack, env, action_port, rasa_port)
-            numbers = nlu_numbers_from(stack)
-            return {part: scores(numbers, part) for part in PARTS}, real_questions(numbers)
-        finally:
-            for server in reversed(stack.servers):
-                stop_server(server)
+    with rasa_parser() as parse:
+        numbers = nlu_numbers_from(parse)
+        return {part: scores(numbers, part) for part in PARTS}, real_questions(numbers)
 
 
 def main() -> None:

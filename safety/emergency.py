@@ -20,6 +20,7 @@ both use it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from safety import score
@@ -104,13 +105,14 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         r"(全是|都是|满屋|满屋子|一屋子|好大|好多|很大|很浓|黑|浓|冒)(的)?烟|烟(好|很|太|特别)?(大|浓|呛)|门(都|好|很)?烫",
         r"(房子|屋子|屋|楼|厂房|店|小卖部|仓库|草垛|柴|车|山|林|棚)(在|都|全)?烧(了|着|起来)",
         r"(被子|床|车|房|柴|草|衣服|窗帘|电线|锅|油|沙发|蚊帐|炉子)[^，]{0,3}(点着|着了|烧着)|火[，]?火|火星|焦味|烧焦|糊味",
+        r"把[^，]{0,4}(被子|床|房子|屋子|柴|草|衣服|窗帘|沙发|蚊帐|草垛|柴火|麦秸|稻草)[^，]{0,2}点(了|着|燃)",
         r"一片火|大片火|火(往|朝)|烧(过来|进来|到这)|自燃|烧(没|塌|穿)了|烧到(二|三|四|五|楼|屋|房)",
     ),
     MEDICAL: (
         r"晕倒|昏倒|晕过去|昏过去|昏迷|晕了|人事不省|不省人事|叫[^，]{0,3}不(醒|应|答应)|没(有)?(反应|知觉|意识)",
         r"背过气|背过去了|晕厥|厥过去|羊角风|羊癫疯|犯病了|翻白眼|休克|一动不动|不动了|没动静|没(有)?(气|呼吸)了|没气|喘不(上|过|来)|上不来气|透不过气|憋得",
         r"呼吸困难|不能呼吸|没法呼吸|(脸|嘴唇|嘴)(都|发)?(紫|青)",
-        r"抽搐|抽风|抽起来|口吐白沫|吐白沫|冒白沫",
+        r"抽搐|抽风|抽起来|眼睛[^，]{0,3}(往上)?翻|口吐白沫|吐白沫|冒白沫",
         r"中风|嘴歪|半边(脸|身子|身体)|说不出话|口齿不清|脑溢血|脑出血|脑梗|心脏病(犯|发)|心口疼|胸口(疼|痛|闷)",
         r"心梗|心跳(停|没)|心脏骤停|噎住|噎着|卡(在|住)?(喉咙|嗓子)|呛奶",
         r"吞(下|了|进)[^，]{0,6}(硬币|电池|东西|骨头|鱼刺|珠子|磁铁|针)",
@@ -192,6 +194,8 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
 STRONG: dict[str, tuple[str, ...]] = {
     SELF_HARM: (
         r"不想活|不活了|死了算了|想死|活着[^，]{0,4}(意思|意义)|想自杀|要自杀|活不下去|撑不下去|活着(太累|没意思|没意义|有什么意思)|一了百了",
+        r"(我|俺)(真|真的)?(想|要|准备|打算)(从[^，]{0,8})?(跳(下去|楼|河|江|湖|桥|井)|喝(农)?药|喝敌敌畏|喝百草枯|上吊|割腕)",
+        r"(我|俺)(就|会|要)(从这里|从这儿|从这)?跳下去",
         r"活着(就是)?受罪|(跟|和|向)这个世界(说)?再见|告别这个世界|结束(自己|生命|我的生命)|了结(自己)?|不想醒|不想再拖累|拖累(你们|大家|家里)|解脱|下辈子",
     ),
     UNSPECIFIED: (r"救命(?!钱|稻草|恩|之恩)|救救我|快来人",),
@@ -201,8 +205,11 @@ STRONG: dict[str, tuple[str, ...]] = {
 # A plea (救命, 快来人) with no danger named, about money or property only: hyperbole, not an emergency.
 _CIVIL_MATTER = re.compile(
     r"工资|欠薪|欠(我|钱|款)|网贷|贷款|催收|催债|催(我|账)|还钱|借钱|庄稼|宅基地|养老金|房东|房租|租金|押金|官司|合同|赔|彩礼|"
-    r"骗了|被骗|退款|罚款|补偿|补贴|拆迁|征地|地里|被[^，]{0,4}占|占(了)?(我|地)|贪污|收费"
+    r"骗|开除|辞退|退学|退款|罚款|补偿|补贴|拆迁|征地|地里|被[^，]{0,4}占|占(了)?(我|地)|贪污|收费"
 )
+
+# From this many clauses on, a message is long: a question at its start does not frame a danger reported later.
+LONG_MESSAGE_CLAUSES = 5
 
 # Below this score for its most likely kind, the learned score also gives 110 / 120.
 LEARNED_KIND_CERTAINTY = 0.6
@@ -218,7 +225,10 @@ _PEOPLE_AT_RISK = re.compile(
 # ---------------------------------------------------------------------------------------------
 _NEGATION_BEFORE = re.compile(r"(没|没有|不是|并没|未|无|别|不会|防止|预防|怎么防|怕|担心|以防)$")
 # A trigger used to describe a thing (着火的厂房, 割腕的伤疤, 起火的电动车) is not a report.
-_ATTRIBUTIVE_AFTER = re.compile(r"了?的(?!时候|话)|(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回)")
+# The same goes for a trigger in the past aspect (晕倒过两次, 火烧了以后).
+_ATTRIBUTIVE_AFTER = re.compile(
+    r"了?的(?!时候|话)|了?(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回)|过(?!来|去|头|了|[，]|$)"
+)
 # Even first-person words describe someone else when a noun follows (卖农药给想自杀的人).
 _ABOUT_OTHERS_AFTER = re.compile(r"的(人|新闻|案子|事|学生|员工|病人|孩子)")
 _ALL_CLEAR = re.compile(
@@ -230,21 +240,24 @@ _FRAMING = re.compile(
     # legal questions
     r"能(不能)?(告|起诉|索赔|要|判|离婚|报销|赔|拿|追回|立案|申请|办|调|当)|可以(告|起诉|索赔|离婚)|起诉|告他|怎么告"
     r"|赔(偿|钱|多少|不赔|吗|[0-9一二两三四五六七八九十几百千万])|要赔|(找)?谁(赔|出|负责|承担|来|担责|的责任|发|给|管|养)|找谁|负(什么)?责|有(没有)?责任|担责|责任"
-    r"|归谁|判(了|几年|多少|刑|缓刑|死刑)|被判|会被|被抓|(可以|能)[^，]{0,8}吗|能报警|给了[^，]{0,6}(块|元|千|万|钱)|赔了|案子|案底|罪|违法|犯法|合法|拘留|坐牢|保险|险|理赔|医保|报销|工伤"
+    r"|归谁|(债|钱|账|款)谁还|判(了|几年|多少|刑|缓刑|死刑)|被判|会被|被抓|(可以|能)[^，]{0,8}吗|能报警|给了[^，]{0,6}(块|元|千|万|钱)|赔了|案子|案底|罪|违法|犯法|合法|拘留|坐牢|保险|险|理赔|医保|报销|工伤"
     r"|鉴定|认定|补助|补偿|补贴|罚款|被罚|投诉|举报|证据|标准|规定|条款|费用|遗产|离婚|抚养|财产|私了"
     r"|调解|法院|律师|官司|宅基地|押金|房租|拆迁|办证|签字|算(不算|是|工伤|家暴|互殴|犯法|违法|什么|凶宅|意外)"
-    r"|怎么(赔|算|分|处理|划分|申请|收集|证明|认定)|死的"
-    # the past, or already handled
-    r"|去年|前年|上个月|上周|上星期|上次|前几天|几年前|年前|那天|那次|那年|那场|当时|以前|之前|曾经|后来|事后"
-    r"|昨天|前天|(?<!一)动不动|经常|总是|老是|之后|(车祸|事故|受伤|出事|出院|火灾|着火)后|出院|住院|后遗症|好多年|几十年|已经报(过)?警|报过警|报了警|我报警了|验伤|(家暴|打|骂|威胁|砍|捅|伤)过|已经过去|(?<![晕昏厥轧碾压])过去了|过去(一|两|三|几|好几)"
+    r"|怎么(赔|算|分|处理|划分|申请|收集|证明|认定)|死的|定责|诬陷|诬告|冤枉|(商家|厂家|店家|卖家|保险公司)说"
     # hypotheticals, news, information
-    r"|如果|假如|万一|要是|假设|会不会|新闻|电视|报道|电影|小说|视频|抖音|网上|听说|据说"
+    r"|如果|假如|万一|要是|假设|会不会|新闻|电视|报道|电影|小说|视频|抖音|网上|听说|据说|讲讲|科普|安全教育|演练"
     r"|是什么|什么区别|要注意|注意(什么|啥)|多久|是真的吗|讲什么|要钱吗|收费|多少钱|算[^，]{0,4}吗"
-    r"|派出所说|警察说|家务事|去世|身亡|遇难|死亡|过世|跳楼走了|病人的|患者的|作数|合同|能否|是否|赔|罚|立案|开玩笑|说是|怎么劝|(老板|司机|对方|他)跑了|殃及|告我|要告|补办|补发|(急|气|愁|烦|笑)死(了|我|人)"
+    r"|派出所说|警察说|家务事|去世|身亡|遇难|死亡|过世|跳楼走了|病人的|患者的|作数|合同|能否|是否|赔|罚|立案|开玩笑|说是|怎么劝|(老板|对方|他)跑了|殃及|告我|要告|补办|补发|(急|气|愁|烦|笑)死(了|我|人)"
     r"|不认(账)?|认账|一分钱|医药费|误工|伤(都)?好了|(家长|对方|他家|人家|那家)(要|不给|不出|不赔|不管)|要[0-9一二两三四五六七八九十几百千万]+(块|元|千|万)?"
     r"|进(了)?医院了|照顾|瘫在床|谁(带|管)|管不管|回娘家了"
     r"|[吗么呢]$|(该|要|需要|应该|该不该|要不要)报警|警察还没|还没查|查到|花了[^，]{0,6}(块|元|千|万|钱)"
-    r"|每次|每回|天天|(公司|物业|医生|医院|警察|派出所|老师|村里|村委会)说|是不是(威胁|违法|犯法|犯罪|家暴)"
+    r"|(公司|物业|医生|医院|警察|派出所|老师|村里|村委会)说|是不是(威胁|违法|犯法|犯罪|家暴)"
+)
+# The past, or already handled: it frames the whole message wherever it stands.
+_PAST = re.compile(
+    r"去年|前年|上个月|上周|上星期|上次|前几天|几年前|年前|那天|那次|那年|那场|当时|以前|之前|曾经|后来|事后"
+    r"|昨天|前天|(?<!一)动不动|经常|总是|老是|之后|(车祸|事故|受伤|出事|出院|火灾|着火)后|出院|住院|后遗症|好多年|几十年|已经报(过)?警|报过警|报了警|我报警了|验伤|(家暴|打|骂|威胁|砍|捅|伤)过|已经过去|(?<![晕昏厥轧碾压抽])过去了|过去(一|两|三|几|好几)"
+    r"|每次|每回|天天"
 )
 # Words that say it is happening now; they override the framing above.
 _NOW = re.compile(
@@ -291,7 +304,7 @@ _STRONG = _compile(STRONG)
 _FAMILY_RE = re.compile(_FAMILY)
 
 
-def _live_hits(patterns: list[re.Pattern[str]], text: str, describes: bool = True) -> list[str]:
+def _live_hits(patterns: list[re.Pattern[str]], text: str, describes: bool = True) -> list[re.Match[str]]:
     """Matches of ``patterns`` in ``text`` that are not negated (没着火, 不是自杀) nor used to describe
     a thing (着火的房子; ``describes=False`` keeps those: 结束自己的生命)."""
     hits = []
@@ -303,8 +316,24 @@ def _live_hits(patterns: list[re.Pattern[str]], text: str, describes: bool = Tru
                 continue
             if _ABOUT_OTHERS_AFTER.match(text, m.end()):
                 continue
-            hits.append(m.group(0))
+            hits.append(m)
     return hits
+
+
+def _framed_from(norm: str, long_message: bool) -> Callable[[re.Match[str]], bool]:
+    """Whether a trigger is framed as a question, the past, a hypothetical or news. In a long message
+    framing counts only from the clause before the trigger's on (去年冬天，家里着火了): a resident who
+    starts with a question (宅基地的事, 上次问的) and breaks off to report a danger (外面有人喊着火了)
+    is reporting it."""
+    if not long_message:
+        framed = bool(_PAST.search(norm) or _FRAMING.search(norm))
+        return lambda m: framed
+
+    def framed_at(m: re.Match[str]) -> bool:
+        start = norm.rfind("，", 0, max(0, norm.rfind("，", 0, m.start()))) + 1
+        return bool(_PAST.search(norm, start) or _FRAMING.search(norm, start))
+
+    return framed_at
 
 
 def detect(text: str) -> Detection:
@@ -312,7 +341,8 @@ def detect(text: str) -> Detection:
     norm = normalise(text)
     if not norm:
         return Detection()
-    framed = bool(_FRAMING.search(norm))
+    framed_at = _framed_from(norm, norm.count("，") + 1 >= LONG_MESSAGE_CLAUSES)
+    framed = bool(_PAST.search(norm) or _FRAMING.search(norm))
     now = bool(_NOW.search(norm))
     all_clear = bool(_ALL_CLEAR.search(norm))
     found: set[str] = set()
@@ -323,16 +353,16 @@ def detect(text: str) -> Detection:
         hits = _live_hits(patterns, norm)
         if strong:
             found.add(kind)
-            matched += strong
-        elif hits and not all_clear and (now or not framed):
+            matched += [m.group(0) for m in strong]
+        elif hits and not all_clear and (now or not all(framed_at(m) for m in hits)):
             found.add(kind)
-            matched += hits
+            matched += [m.group(0) for m in hits]
         elif hits or any(p.search(norm) for p in patterns):
             cancelled.add(kind)
     if VIOLENCE in found and _FAMILY_RE.search(norm):
         found.discard(VIOLENCE)
         found.add(DOMESTIC)
-    if re.search(r"(被|正在)家暴(?!的)", norm):
+    if re.search(r"(被|正在)家暴(?!的|了?(以|之)?后|过)", norm):
         if now or not framed:
             found.add(DOMESTIC)
             found.discard(VIOLENCE)
@@ -349,7 +379,8 @@ def detect(text: str) -> Detection:
         cancelled.add(UNSPECIFIED)
     probability = score.probability(norm)
     # The score is not asked about a plea already judged hyperbole: the plea words are what it would react to.
-    learned = (not found and not civil_plea and not all_clear and (now or not framed)
+    # Nor about words the rules saw and set aside (negated, framed, past): the score would react to them.
+    learned = (not found and not cancelled and not all_clear and (now or not framed)
                and probability >= score.threshold())
     if learned:
         found = _learned_kinds(norm)

@@ -26,7 +26,7 @@ _TRADITIONAL = str.maketrans({pair[0]: pair[1] for pair in _TRADITIONAL_PAIRS.sp
 # Typos, homophones and dialect → the spelling the rules use (applied in this order).
 SPELLINGS: tuple[tuple[str, str], ...] = (
     ("着伙", "着火"), ("起伙", "起火"), ("失伙", "失火"), ("走水", "着火"),
-    ("救名", "救命"), ("就命", "救命"),
+    ("着活了", "着火了"), ("起活了", "起火了"), ("救名", "救命"), ("就命", "救命"), ("中读", "中毒"), ("跳搂", "跳楼"),
     ("天燃气", "天然气"), ("煤汽", "煤气"), ("泄露", "泄漏"),
     ("晕到", "晕倒"), ("昏到", "昏倒"), ("车货", "车祸"),
     ("抱警", "报警"), ("家爆", "家暴"), ("自刹", "自杀"), ("没得", "没有"),
@@ -34,6 +34,20 @@ SPELLINGS: tuple[tuple[str, str], ...] = (
     ("整死", "弄死"), ("搞死", "弄死"),
     ("俺们", "我们"), ("俺", "我"), ("咱家", "我家"),
     ("咋办", "怎么办"), ("咋整", "怎么办"), ("咋", "怎么"),
+)
+
+# Pinyin typed when the input method is switched off (zhao huo le, 我bu想活了): the danger words and the few
+# syllables that glue them, with or without spaces between syllables.
+PINYIN: tuple[tuple[str, str], ...] = (
+    ("zhao huo", "着火"), ("qi huo", "起火"), ("shi huo", "失火"), ("jiu huo", "救火"), ("jiu ming", "救命"),
+    ("kuai lai ren", "快来人"), ("bao jing", "报警"), ("yun dao", "晕倒"), ("hun dao", "昏倒"),
+    ("hun mi", "昏迷"), ("che huo", "车祸"), ("zhuang ren", "撞人"), ("shou shang", "受伤"), ("liu xue", "流血"),
+    ("zi sha", "自杀"), ("tiao lou", "跳楼"), ("tiao he", "跳河"), ("bu xiang huo", "不想活"), ("xiang si", "想死"),
+    ("jia bao", "家暴"), ("sha ren", "杀人"), ("da ren", "打人"), ("luo shui", "落水"), ("ni shui", "溺水"),
+    ("zhong du", "中毒"), ("mei qi", "煤气"), ("lou qi", "漏气"), ("bu", "不"), ("le", "了"), ("wo", "我"),
+)
+_PINYIN = tuple(
+    (re.compile(r"(?<![a-z])" + r"\s*".join(syllables.split()) + r"(?![a-z])"), hanzi) for syllables, hanzi in PINYIN
 )
 
 _SEPARATORS = re.compile(r"[\s、·•…~～_*#]+")
@@ -60,6 +74,11 @@ def _join_spelled_out(text: str) -> str:
 def normalise(text: str) -> str:
     """One spelling for the rules: NFKC, lower case, simplified, clauses joined by "，"."""
     text = unicodedata.normalize("NFKC", text or "").lower().translate(_TRADITIONAL)
+    if re.search(r"[a-z]", text):
+        for pattern, hanzi in _PINYIN:
+            text = pattern.sub(hanzi + "\0", text)
+        # Syllables typed apart (zhao huo le) make one word again; the marker is only for this.
+        text = re.sub(r"\0\s+(?=[^\s\0]+\0)", "", text).replace("\0", "")
     text = _CLAUSE.sub("，", _join_spelled_out(text)).strip("，")
     for wrong, right in SPELLINGS:
         text = text.replace(wrong, right)

@@ -3,7 +3,9 @@
 The NLU component (rasa_components/emergency.py) must turn every message the rules flag into intent
 ``emergency`` with its kinds, also messages that look like a greeting, 转人工 or a form answer, and
 must not turn many ordinary legal questions into emergencies. Samples of the dev part of the
-emergency test set keep this quick; benchmarks/emergency.py runs both parts in full.
+emergency test set keep this quick; a sample of the held-out rounds goes through the whole stack and
+must get its numbers in the first line of the first reply; benchmarks/emergency.py runs every part
+in full.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from e2e_stack import Stack, post_json
 
 import safety
-from tests.safety.emergency_sets import Example, load
+from tests.safety.emergency_sets import REQUIRED, Example, load
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +34,8 @@ DISGUISED = [
     Example("self_harm", "再见了 我不想活了", "e2e", True),
 ]
 SAMPLE_STEP = 3  # every third message of the dev part
+HELD_OUT_STEP = 5  # every fifth emergency of the ninth and tenth rounds, through the whole stack
+CALL_PREFIX = "🚨 马上拨打 "
 
 
 def parse(stack: Stack, text: str) -> dict:
@@ -92,3 +96,16 @@ def test_fire_reported_as_a_referral_form_answer_gets_119(stack: Stack):
     replies = stack.send(sender, "隔壁着火了 火好大")
     assert replies[0]["text"].startswith("🚨 马上拨打 119")
     assert not (stack.tracker(sender).get("active_loop") or {}).get("name")
+
+
+def test_held_out_emergencies_get_their_numbers_first_through_the_whole_stack(stack: Stack):
+    sample = [e for part in ("round9", "round10") for e in load(True, part)[::HELD_OUT_STEP]]
+    wrong = []
+    for example in sample:
+        replies = stack.send(new_sender(), example.text)
+        first_line = (replies[0].get("text") or "").split("\n")[0] if replies else ""
+        numbers = first_line.removeprefix(CALL_PREFIX).rstrip("！").split("、")
+        if not first_line.startswith(CALL_PREFIX) or not set(REQUIRED[example.kind]) <= set(numbers):
+            wrong.append((example.kind, example.text, first_line))
+    assert len(sample) >= 30
+    assert wrong == []

