@@ -10,25 +10,19 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 
 from knowledge import Hit
+from knowledge.answers import answer_responses, quote
 
-
-def quote(hit: Hit) -> str:
-    """《law》第X条：the article's text, verbatim."""
-    return f"{hit.citation}：{hit.text}"
+__all__ = ["REFERRAL_BUTTONS", "quote", "send_answer"]
 
 
 def send_answer(dispatcher: CollectingDispatcher, hits: list[Hit], topic: str, faq_answer: str | None) -> None:
-    """The answer from the law: a curated FAQ answer or the topic's lead, then the articles it rests on.
+    """The answer from the law: a written (FAQ or operator) answer or the topic's lead, then the articles.
 
-    ``topic`` is a key of ``records.TOPICS`` (``tracker_info.topic_key`` gives ``other`` for anything else).
+    ``topic`` is a key of ``records.TOPICS`` (``tracker_info.topic_key`` gives ``other`` for anything
+    else). Which responses carry the answer is ``knowledge.answers.answer_responses``.
     """
-    articles = "\n\n".join(quote(h) for h in hits)
-    if faq_answer:
-        dispatcher.utter_message(response="utter_faq_answer", answer=faq_answer.strip(), articles=articles)
-    else:
-        dispatcher.utter_message(response=f"utter_legal_question/{topic}", articles=articles)
-    dispatcher.utter_message(response=f"utter_next_step_{topic}")
-    dispatcher.utter_message(response="utter_disclaimer")
+    for response, values in answer_responses(hits, topic, faq_answer):
+        dispatcher.utter_message(response=response, **values)
 
 
 # Used by actions/emergency.py until its wording moves into the domain (utter_unsure_answer and

@@ -5,9 +5,7 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 
 from actions.config import channel_of
-from records import TOPICS as TOPIC_NAMES
-
-MIN_TOPIC_CONFIDENCE = 0.4
+from records.topics import topic_key_of
 
 
 def latest_text(tracker: Tracker) -> str:
@@ -16,12 +14,7 @@ def latest_text(tracker: Tracker) -> str:
 
 def topic_key(tracker: Tracker) -> str:
     """The topic the response selector gave the `legal_question` retrieval intent, else 'other'."""
-    selector = (tracker.latest_message or {}).get("response_selector", {}).get("legal_question", {})
-    response = selector.get("response", {})
-    key = (response.get("intent_response_key") or "").removeprefix("legal_question/")
-    if key in TOPIC_NAMES and (response.get("confidence") or 0) >= MIN_TOPIC_CONFIDENCE:
-        return key
-    return "other"
+    return topic_key_of(tracker.latest_message or {})
 
 
 def channel(tracker: Tracker) -> str:

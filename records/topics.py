@@ -19,6 +19,18 @@ TOPICS: dict[str, str] = {
     "other": "其他",
 }
 TOPIC_NAMES = frozenset(TOPICS.values())
+MIN_TOPIC_CONFIDENCE = 0.4
+
+
+def topic_key_of(parsed: dict) -> str:
+    """The topic key Rasa's response selector gave a parsed message (the bot's tracker message or
+    ``/model/parse``) for the ``legal_question`` retrieval intent, else ``other``."""
+    selector = (parsed or {}).get("response_selector", {}).get("legal_question", {})
+    response = selector.get("response", {})
+    key = (response.get("intent_response_key") or "").removeprefix("legal_question/")
+    if key in TOPICS and (response.get("confidence") or 0) >= MIN_TOPIC_CONFIDENCE:
+        return key
+    return "other"
 
 
 def topic_name(topic: str | None) -> str | None:
