@@ -64,21 +64,30 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def staff_app(assistant: Stack) -> Iterator[StaffServer]:
+def staff_beside(assistant: Stack, operators: tuple[str, ...] = (), **env: str) -> StaffServer:
+    """The staff app on the assistant's database and tracker store, with the adviser 周明华 as
+    ``zhou``, an admin ``bureau`` and the given operators."""
     engine = records.get_engine(assistant.db_url)
     records.init_db(engine)
     adviser = next(a for a in records.list_advisers(engine) if a.name == "周明华")
     hashed = hash_password(PASSWORD)
     users.create_user("zhou", hashed, ["adviser"], adviser_id=adviser.id, engine=engine)
     users.create_user("bureau", hashed, ["admin"], engine=engine)
-    server = start(
+    for name in operators:
+        users.create_user(name, hashed, ["operator"], engine=engine)
+    return start(
         assistant.db_url,
         assistant.log_dir,
         LEGAL_SENDER_SALT=SENDER_SALT,
         STAFF_TRACKER_DB_URL=f"sqlite:///{assistant.log_dir / 'tracker.db'}",
         STAFF_TRUST_PROXY="0",
+        **env,
     )
+
+
+@pytest.fixture(scope="module")
+def staff_app(assistant: Stack) -> Iterator[StaffServer]:
+    server = staff_beside(assistant)
     try:
         yield server
     finally:
