@@ -1,8 +1,9 @@
 """How an answer is sent: the lead with the verbatim articles, the next step for the topic, the disclaimer.
 
 The wording lives in ``domain.yml`` (responses ``utter_legal_question/<topic>``, ``utter_faq_answer``,
-``utter_next_step_<topic>``, ``utter_disclaimer``); this module only chooses the responses and passes
-the articles, quoted from the corpus, as the ``articles`` variable.
+``utter_next_step_<topic>``, ``utter_disclaimer``); which responses carry an answer, with the articles
+quoted from the corpus as the ``articles`` variable, is ``knowledge.answers.answer_responses`` (the
+operators' agent assist fills the same ones); this module sends them.
 """
 
 from __future__ import annotations

@@ -214,6 +214,6 @@ async def announce_acceptance(referral_id: str, settings: Settings) -> bool:
         text = response_text("utter_referral_accepted", channel, village=village)
         await asyncio.to_thread(api.append, sender, [pushed(text, kind="referral_accepted", referral_id=referral_id)])
         return True
-    except (NotFound, RasaUnavailable, StaffError, OSError):
-        logger.warning("could not tell the resident that referral %s was accepted", referral_id, exc_info=True)
+    except (NotFound, RasaUnavailable, StaffError, OSError) as exc:
+        logger.warning("could not tell the resident that referral %s was accepted: %s", referral_id, exc)
         return False

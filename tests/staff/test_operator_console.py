@@ -48,7 +48,7 @@ CORPUS_CITATIONS = {a.citation for a in load_corpus([KNOWLEDGE_ROOT / "knowledge
 
 @pytest.fixture(scope="module")
 def staff_app(assistant: Stack) -> Iterator[StaffServer]:  # noqa: F811 - the imported fixture
-    server = staff_beside(assistant, ("lin", "gao"), RASA_URL=assistant.base_url, STAFF_ASSIST_PRELOAD="1")
+    server = staff_beside(assistant, ("lin", "gao"), STAFF_ASSIST_PRELOAD="1")
     try:
         yield server
     finally:
@@ -108,6 +108,34 @@ def test_queue_order_roles_and_a_waiting_resident_is_answered(assistant: Stack, 
     adviser = login(staff_app, "zhou")
     assert adviser.get("/api/handoffs").status_code == 403
     assert adviser.post(f"/api/handoffs/{mine['id']}/take").status_code == 403  # only operators take
+
+
+def test_an_emergency_reaches_every_console_at_once(assistant: Stack, staff_app: StaffServer) -> None:  # noqa: F811
+    consoles = [login(staff_app, "lin"), login(staff_app, "gao")]
+    streams = [c.request("GET", "/api/operator/events", stream=True) for c in consoles]
+    try:
+        events = [_events(stream) for stream in streams]
+        for stream, feed in zip(streams, events):  # connected: the first queue snapshot came
+            assert stream.status_code == 200 and next(feed)[0] == "queue"
+        sender = new_sender()
+        assert "120" in texts(assistant.send(sender, "我爸爸突然倒在地上不省人事了，快救命"))
+        for feed in events:
+            _, data = next(e for e in feed if e[0] == "emergency")
+            assert data["kind"] == "emergency" and data["status"] == "waiting"
+            assert "不省人事" in data["transcript"][0]["text"]
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def _events(stream: requests.Response) -> Iterator[tuple[str, Any]]:
+    """(event, data) pairs of a server-sent event stream."""
+    kind = ""
+    for line in stream.iter_lines(decode_unicode=True):
+        if line.startswith("event: "):
+            kind = line[7:]
+        elif line.startswith("data: "):
+            yield kind, json.loads(line[6:])
 
 
 def test_take_talk_and_hand_back_to_the_bot(assistant: Stack, staff_app: StaffServer) -> None:  # noqa: F811
