@@ -2,13 +2,6 @@
 
 | variable | default | meaning |
 |---|---|---|
-| ``ANSWER_MIN_SCORE`` | ``0.66`` | fused score of the best article below which the bot does not answer alone
-  (calibrated by ``benchmarks/answer_threshold.py`` and ``benchmarks/answer_precision.py``) |
-| ``FAQ_MIN_SIMILARITY`` | ``0.92`` | question similarity above which a curated FAQ answer is given
-  (checked by ``benchmarks/answer_threshold.py``) |
-| ``ANSWER_MAX_ARTICLES`` | ``3`` | articles quoted in one answer (``benchmarks/answer_precision.py``) |
-| ``ANSWER_SCORE_GAP`` | ``0.05`` | an article scoring more than this below the best one is not quoted
-  (``benchmarks/answer_precision.py``) |
 | ``FAILED_ANSWERS_BEFORE_REFERRAL`` | ``2`` | unconfident answers in a row after which 转人工 is offered too |
 | ``HOTLINE_HOURS`` | ``mon-fri 08:30-12:00,14:00-17:30`` | when hotline operators take over chats, China
   time (Asia/Shanghai); format below |
@@ -23,7 +16,9 @@ comma list of ``HH:MM-HH:MM`` spans (end exclusive, ``24:00`` allowed), e.g.
 A malformed value stops the action server at start with a message saying what is wrong.
 
 The database (``LEGAL_DB_URL``) and the search engine (``KNOWLEDGE_*``) have their own settings in
-``records.config`` and ``knowledge.config``.
+``records.config`` and ``knowledge.config``; when the bot answers alone (``ANSWER_MIN_SCORE``,
+``FAQ_MIN_SIMILARITY``, ``ANSWER_MAX_ARTICLES``, ``ANSWER_SCORE_GAP``) is set in
+``knowledge.answers``, which the operators' agent assist shares.
 """
 
 from __future__ import annotations
@@ -118,10 +113,6 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-ANSWER_MIN_SCORE = _float("ANSWER_MIN_SCORE", 0.66)
-FAQ_MIN_SIMILARITY = _float("FAQ_MIN_SIMILARITY", 0.92)
-ANSWER_MAX_ARTICLES = int(os.environ.get("ANSWER_MAX_ARTICLES", "3"))
-ANSWER_SCORE_GAP = _float("ANSWER_SCORE_GAP", 0.05)
 FAILED_ANSWERS_BEFORE_REFERRAL = int(os.environ.get("FAILED_ANSWERS_BEFORE_REFERRAL", "2"))
 HOTLINE_HOURS = parse_hotline_hours(os.environ.get("HOTLINE_HOURS", "mon-fri 08:30-12:00,14:00-17:30"))
 HANDOFF_TIMEOUT_MINUTES = _float("HANDOFF_TIMEOUT_MINUTES", 10)

@@ -91,7 +91,8 @@ async def _alert_operator(tracker: Tracker, text: str, kinds: tuple[str, ...]) -
     """Queue the conversation for an operator and log it; failures are logged, never shown."""
     try:
         reason = f"紧急（{'、'.join(safety.KIND_NAMES[k] for k in kinds)}）：{text[:200]}"
-        await asyncio.to_thread(records.write, records.NewHandoff(sender(tracker), channel(tracker), reason))
+        alert = records.NewHandoff(sender(tracker), channel(tracker), reason, kind="emergency")
+        await asyncio.to_thread(records.write, alert)
         await asyncio.to_thread(records.write, records.NewConsultation(
             sender_id=sender(tracker), channel=channel(tracker), question=text, outcome="emergency",
         ))

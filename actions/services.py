@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import records
 from knowledge import SearchEngine, load_engine
+from knowledge.answers import OperatorEntry
+from records import knowledge_entries
 
 logger = logging.getLogger(__name__)
 
 
 _loading = threading.Lock()
 _engine: SearchEngine | None = None
+ENTRIES_TTL_S = 5.0  # an entry the bureau approves is used within seconds, without any rebuild
+_entries: tuple[float, list[OperatorEntry]] = (0.0, [])
+_entries_lock = threading.Lock()
 
 
 def use_search_engine(engine: SearchEngine | None) -> None:
@@ -29,6 +35,27 @@ def search_engine() -> SearchEngine:
         if _engine is None:
             _engine = load_engine()
         return _engine
+
+
+def approved_entries() -> list[OperatorEntry]:
+    """The operators' approved Q&A entries, re-read at most every ``ENTRIES_TTL_S`` (call off the loop).
+
+    When the database is unavailable the last list read is kept: answers still go out.
+    """
+    global _entries
+    with _entries_lock:
+        read_at, cached = _entries
+        if time.monotonic() - read_at < ENTRIES_TTL_S:
+            return cached
+        try:
+            fresh = [
+                OperatorEntry(e.id, e.question, e.answer, tuple(e.articles)) for e in knowledge_entries.approved()
+            ]
+        except Exception:  # noqa: BLE001 - e.g. the database is down: answer from the corpus alone
+            logger.warning("approved knowledge entries unreadable; using the last ones read", exc_info=True)
+            fresh = cached
+        _entries = (time.monotonic(), fresh)
+        return fresh
 
 
 def prepare_database() -> None:

@@ -4,7 +4,7 @@
 
 The bot answers only when its best article scores at least ``ANSWER_MIN_SCORE``; it then quotes at most
 ``ANSWER_MAX_ARTICLES`` articles and leaves out those scoring more than ``ANSWER_SCORE_GAP`` below the
-best (``actions.reply.choose_articles``), or the articles a close curated FAQ answer cites. This script
+best (``knowledge.answers.choose_articles``), or the articles a close curated FAQ answer cites. This script
 replays that choice, for a grid of the three settings, on questions with known gold articles:
 
 * the held-out STARD questions (knowledge/splits.py; their own FAQ entries hidden);
@@ -31,9 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from actions import config  # noqa: E402
-from actions.reply import choose_articles  # noqa: E402
 from benchmarks.answer_threshold import non_legal_consultations  # noqa: E402
+from knowledge import answers as config  # noqa: E402  (the answer settings)
+from knowledge.answers import choose_articles  # noqa: E402
 from knowledge.engine import SearchEngine, load_engine  # noqa: E402
 from knowledge.evaluate import read_queries  # noqa: E402
 

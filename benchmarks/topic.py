@@ -8,7 +8,7 @@ Labelled sets:
   labelled by hand (not NLU training data, not STARD, not FAQ), in two halves by line: ``own_dev``
   (odd lines) takes part in choosing the weights, ``own_test`` (even lines) is the test;
 * ``stard_heldout``: the held-out STARD questions labelled by the topic of the law their gold articles
-  come from (actions/topics.py's map; questions whose gold laws map to no topic, or to several, are
+  come from (knowledge/topics.py's map; questions whose gold laws map to no topic, or to several, are
   left out) — a second test;
 * ``calibration``: the STARD tuning questions and the FAQ questions labelled the same way (FAQ: the
   articles its answer cites).
@@ -39,10 +39,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from actions.topics import OTHER, WEIGHTS, TopicWeights, article_topic, choose_topic  # noqa: E402
 from benchmarks.rasa_parse import Parse, rasa_parser  # noqa: E402
 from knowledge.engine import SearchEngine, load_engine  # noqa: E402
 from knowledge.evaluate import read_queries  # noqa: E402
+from knowledge.topics import OTHER, WEIGHTS, TopicWeights, article_topic, choose_topic  # noqa: E402
 from records import TOPICS  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "topic.json"

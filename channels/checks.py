@@ -9,7 +9,7 @@ plain Python (no Rasa import) so that the unit tests can run them in the app env
 | field | rule |
 |---|---|
 | body | at most ``MAX_BODY_BYTES``; UTF-8 JSON object; no ``NaN``/``Infinity`` |
-| ``sender`` | string, 1–``MAX_SENDER_CHARS`` printable characters, not blank |
+| ``sender`` | string, 1–``MAX_SENDER_CHARS`` printable characters, not blank (the web chat: optional) |
 | ``message`` | string, not blank, at most ``MAX_MESSAGE_CHARS``, storable text; stripped |
 | ``metadata`` | absent, ``null`` or an object: storable keys and strings, nested at most |
 | | ``MAX_METADATA_DEPTH`` deep, at most ``MAX_METADATA_BYTES`` as JSON |
@@ -51,8 +51,11 @@ class IncomingMessage:
     metadata: dict[str, Any] | None
 
 
-def parse_request(body: bytes) -> IncomingMessage:
-    """Validate a webhook body: a JSON object with a sender, a message and optional metadata."""
+def parse_request(body: bytes, *, sender_optional: bool = False) -> IncomingMessage:
+    """Validate a webhook body: a JSON object with a sender, a message and optional metadata.
+
+    ``sender_optional``: a missing ``sender`` is ``""`` (the web chat knows its sender from a cookie).
+    """
     if len(body) > MAX_BODY_BYTES:
         raise BodyTooLarge()
     try:
@@ -63,7 +66,7 @@ def parse_request(body: bytes) -> IncomingMessage:
     if not isinstance(data, dict):
         raise BadRequest("invalid_json", "request body must be a JSON object")
     return IncomingMessage(
-        sender=_sender(data.get("sender")),
+        sender="" if sender_optional and data.get("sender") is None else _sender(data.get("sender")),
         text=_text(data.get("message")),
         metadata=_metadata(data.get("metadata")),
     )

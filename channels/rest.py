@@ -72,18 +72,27 @@ class CheckedRestInput(RestInput):
         @bp.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             try:
-                incoming = parse_request(await _read_body(request))
+                body = await _read_body(request)
+                incoming, headers = self.identify(request, parse_request(body, sender_optional=self.sender_optional))
             except BadRequest as e:
                 return error_response(e.status, e.code, str(e))
             if bool_arg(request, "stream", default=False):
                 stream = self.stream_response(
                     on_new_message, incoming.text, incoming.sender, self.name(), incoming.metadata
                 )
-                return response.stream(stream, content_type="text/event-stream")
+                return response.stream(stream, content_type="text/event-stream", headers=headers)
             collector = CollectingOutputChannel()
             if not await self._handle(on_new_message, incoming, collector):
-                return response.json(TRY_AGAIN, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-            return response.json(collector.messages)
+                headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+                return response.json(TRY_AGAIN, status=503, headers=headers)
+            return response.json(collector.messages, headers=headers)
+
+    # The REST webhook's clients (other systems) choose the sender id; the web chat overrides both.
+    sender_optional = False
+
+    def identify(self, request: Request, incoming: IncomingMessage) -> tuple[IncomingMessage, dict[str, str]]:
+        """Whose conversation a checked message belongs to, and headers for the answer."""
+        return incoming, {}
 
     async def _handle(self, on_new_message: OnNewMessage, incoming: IncomingMessage, output: OutputChannel) -> bool:
         """Hand the message to Rasa; False when it was not handled and stored completely."""

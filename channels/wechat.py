@@ -48,7 +48,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -90,6 +90,22 @@ class WeChatOutput(CollectingOutputChannel):
         return "wechat"
 
 
+class WeChatPush(OutputChannel):
+    """Sends each message at once through the customer-service API (``Delivery``: in order, retried)."""
+
+    def __init__(self, delivery: Delivery) -> None:
+        self.delivery = delivery
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        texts = wechat_text.render([message]).texts
+        if texts:
+            await self.delivery.deliver(recipient_id, texts)
+
+
 class Refused(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
@@ -107,6 +123,12 @@ class WeChatInput(InputChannel):
 
     def __init__(self, settings: WeChatSettings | None) -> None:
         self.settings = settings
+        self.server: WeChatServer | None = None
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Where messages added from outside a reply go (an operator's words, a referral notice):
+        the customer-service API (Rasa's ``output_channel=latest`` for a WeChat conversation)."""
+        return WeChatPush(self.server.delivery) if self.server is not None else None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint(f"wechat_{id(self)}", __name__)
@@ -118,7 +140,7 @@ class WeChatInput(InputChannel):
 
             return bp
 
-        server = WeChatServer(self.settings, store_from_env(), on_new_message)
+        server = self.server = WeChatServer(self.settings, store_from_env(), on_new_message)
 
         @bp.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

@@ -4,7 +4,9 @@
 directly (the resident left). A conversation has at most one waiting handoff: enqueueing again
 returns the existing one. ``sender_id`` is stored raw because the operator console uses it to
 take over the conversation through Rasa's HTTP API; ``reason`` is redacted. A conversation is queued
-by writing a :class:`NewHandoff` with :func:`records.write`.
+by writing a :class:`NewHandoff` with :func:`records.write`; its ``kind`` (a 转人工 ``request``, the
+bot being ``unsure`` again and again, an ``emergency``) orders the operators' queue
+(:func:`operator_queue`): emergencies first, then the longest waiting.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, exists, func, insert, select, update
+from sqlalchemy import Connection, Engine, case, exists, func, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -21,7 +23,15 @@ from records.db import transaction
 from records.errors import InvalidTransition, UnknownHandoff
 from records.receipts import Receipt
 from records.redact import redact
-from records.schema import CHANNELS, handoffs, utcnow
+from records.schema import (
+    CHANNELS,
+    HANDOFF_KINDS,
+    RESOLUTION_OUTCOMES,
+    handoff_kinds,
+    handoff_outcomes,
+    handoffs,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,11 @@ class Handoff:
     taken_by: str | None
     taken_at: datetime | None
     closed_at: datetime | None
+    kind: str = "request"
+
+    @property
+    def urgent(self) -> bool:
+        return self.kind == "emergency"
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,7 @@ class NewHandoff:
     channel: str
     reason: str | None = None
     _: KW_ONLY
+    kind: str = "request"
     created_at: datetime = field(default_factory=utcnow)
     id: str = field(default_factory=validate.new_id)
 
@@ -52,6 +68,7 @@ class NewHandoff:
         reason = validate.text(self.reason, "reason", allow_empty=True) if self.reason is not None else ""
         validate.settle(
             self,
+            kind=validate.one_of(self.kind, HANDOFF_KINDS, "kind"),
             id=validate.uuid_text(self.id, "id"),
             sender_id=validate.text(self.sender_id, "sender_id"),
             channel=validate.one_of(self.channel, CHANNELS, "channel"),
@@ -75,6 +92,8 @@ def insert_handoff(new: NewHandoff, *, engine: Engine | None = None) -> Receipt:
                 return Receipt(new.id, pending=False)
             existing = _waiting_for(conn, new.sender_id)
             if existing is not None:
+                if new.kind != "request":  # an emergency while waiting moves the resident up
+                    _set_kind(conn, existing.id, new.kind)
                 return Receipt(existing.id, pending=False)
             conn.execute(
                 insert(handoffs).values(
@@ -86,6 +105,8 @@ def insert_handoff(new: NewHandoff, *, engine: Engine | None = None) -> Receipt:
                     status="waiting",
                 )
             )
+            if new.kind != "request":
+                _set_kind(conn, new.id, new.kind)
             return Receipt(new.id, pending=False)
     except IntegrityError:
         # Lost a race against a concurrent enqueue for the same sender (unique waiting index).
@@ -98,13 +119,62 @@ def insert_handoff(new: NewHandoff, *, engine: Engine | None = None) -> Receipt:
 
 def waiting_handoffs(*, engine: Engine | None = None) -> list[Handoff]:
     """Handoffs waiting for an operator, longest-waiting first."""
-    query = (
-        select(handoffs)
-        .where(handoffs.c.status == "waiting")
-        .order_by(handoffs.c.created_at, handoffs.c.id)
-    )
+    query = _select().where(handoffs.c.status == "waiting").order_by(handoffs.c.created_at, handoffs.c.id)
     with transaction(engine, write=False) as conn:
         return [_from_row(row) for row in conn.execute(query)]
+
+
+def operator_queue(*, engine: Engine | None = None) -> list[Handoff]:
+    """Open handoffs for the console: waiting ones (emergencies first, then oldest), then taken ones."""
+    order = [
+        case((handoffs.c.status == "waiting", 0), else_=1),
+        case((handoff_kinds.c.kind == "emergency", 0), else_=1),
+        handoffs.c.created_at,
+        handoffs.c.id,
+    ]
+    query = _select().where(handoffs.c.status.in_(("waiting", "taken"))).order_by(*order)
+    with transaction(engine, write=False) as conn:
+        return [_from_row(row) for row in conn.execute(query)]
+
+
+def close_with_outcome(
+    handoff_id: str,
+    outcome: object,
+    summary: object,
+    by: str,
+    consultation_id: str | None = None,
+    *,
+    engine: Engine | None = None,
+) -> Handoff:
+    """An operator ends a taken conversation with an outcome (InvalidTransition if not taken)."""
+    chosen = validate.one_of(outcome, RESOLUTION_OUTCOMES, "outcome")
+    text = validate.text(summary, "summary", allow_empty=True) if summary is not None else ""
+    with transaction(engine) as conn:
+        current = _load(conn, handoff_id).status
+        changed = conn.execute(
+            update(handoffs)
+            .where(handoffs.c.id == handoff_id, handoffs.c.status == "taken")
+            .values(status="closed", closed_at=utcnow())
+        ).rowcount
+        if changed != 1:
+            raise InvalidTransition(current, "closed")
+        conn.execute(
+            insert(handoff_outcomes).values(
+                handoff_id=handoff_id,
+                outcome=chosen,
+                summary=redact(text[:1000]) or None,
+                by=validate.text(by, "by"),
+                at=utcnow(),
+                consultation_id=consultation_id,
+            )
+        )
+        return _load(conn, handoff_id)
+
+
+def outcome_of(handoff_id: str, *, engine: Engine | None = None) -> dict[str, object] | None:
+    with transaction(engine, write=False) as conn:
+        row = conn.execute(select(handoff_outcomes).where(handoff_outcomes.c.handoff_id == handoff_id)).one_or_none()
+    return None if row is None else dict(row._mapping)
 
 
 def queue_position(handoff_id: str, *, engine: Engine | None = None) -> int | None:
@@ -124,7 +194,7 @@ def queue_position(handoff_id: str, *, engine: Engine | None = None) -> int | No
 def open_handoff_for(sender_id: str, *, engine: Engine | None = None) -> Handoff | None:
     """The conversation's waiting or taken handoff, if any (newest)."""
     query = (
-        select(handoffs)
+        _select()
         .where(handoffs.c.sender_id == sender_id, handoffs.c.status.in_(("waiting", "taken")))
         .order_by(handoffs.c.created_at.desc())
         .limit(1)
@@ -169,15 +239,30 @@ def _change(
         return _load(conn, handoff_id)
 
 
+def _select():  # noqa: ANN202 - a SQLAlchemy Select
+    """Handoffs with their kind (``request`` when no kind row exists)."""
+    kind = func.coalesce(handoff_kinds.c.kind, "request").label("kind")
+    return select(handoffs, kind).select_from(
+        handoffs.outerjoin(handoff_kinds, handoff_kinds.c.handoff_id == handoffs.c.id)
+    )
+
+
+def _set_kind(conn: Connection, handoff_id: str, kind: str) -> None:
+    if conn.execute(select(handoff_kinds.c.kind).where(handoff_kinds.c.handoff_id == handoff_id)).first():
+        conn.execute(update(handoff_kinds).where(handoff_kinds.c.handoff_id == handoff_id).values(kind=kind))
+    else:
+        conn.execute(insert(handoff_kinds).values(handoff_id=handoff_id, kind=kind))
+
+
 def _waiting_for(conn: Connection, sender_id: str) -> Handoff | None:
     row = conn.execute(
-        select(handoffs).where(handoffs.c.sender_id == sender_id, handoffs.c.status == "waiting")
+        _select().where(handoffs.c.sender_id == sender_id, handoffs.c.status == "waiting")
     ).one_or_none()
     return None if row is None else _from_row(row)
 
 
 def _load(conn: Connection, handoff_id: str) -> Handoff:
-    row = conn.execute(select(handoffs).where(handoffs.c.id == str(handoff_id))).one_or_none()
+    row = conn.execute(_select().where(handoffs.c.id == str(handoff_id))).one_or_none()
     if row is None:
         raise UnknownHandoff(f"unknown handoff {handoff_id!r}")
     return _from_row(row)

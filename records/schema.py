@@ -366,3 +366,64 @@ feedback_callbacks = Table(
     Column("by", String(100), nullable=False),
     Column("note", Text, nullable=True),
 )
+
+
+# --- Hotline operators (staff/ operator console) ---------------------------------------------
+# Read and written by records.handoffs (kinds, outcomes), records.hotline (calls) and
+# records.knowledge_entries (operators' Q&A entries). New tables only: old databases get them
+# from create_all.
+
+HANDOFF_KINDS = ("request", "unsure", "emergency")
+KNOWLEDGE_STATUSES = ("proposed", "approved", "rejected")
+
+# Why a conversation waits for a person; a handoff without a row here is a plain 转人工 request.
+handoff_kinds = Table(
+    "handoff_kinds",
+    metadata,
+    Column("handoff_id", ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    _one_of("kind", HANDOFF_KINDS),
+)
+
+# How an operator ended a taken conversation (the consultation with outcome ``handoff`` says so too).
+handoff_outcomes = Table(
+    "handoff_outcomes",
+    metadata,
+    Column("handoff_id", ForeignKey("handoffs.id", ondelete="CASCADE"), primary_key=True),
+    Column("outcome", String(16), nullable=False),
+    Column("summary", Text, nullable=True),
+    Column("by", String(100), nullable=False),
+    Column("at", UTCDateTime, nullable=False, default=utcnow),
+    Column("consultation_id", String(36), nullable=True),
+    _one_of("outcome", RESOLUTION_OUTCOMES),
+)
+
+# A call logged by an operator: the consultation (channel ``hotline``) plus what only a call has.
+# ``caller_phone`` is kept for a call-back and never leaves this table unmasked.
+hotline_calls = Table(
+    "hotline_calls",
+    metadata,
+    Column("consultation_id", ForeignKey("consultations.id", ondelete="CASCADE"), primary_key=True),
+    Column("operator", String(100), nullable=False, index=True),
+    Column("caller_phone", String(20), nullable=True),
+    Column("legal_aid", Boolean, nullable=False, default=False),
+    Column("referral_id", String(36), nullable=True),
+    Column("at", UTCDateTime, nullable=False, default=utcnow, index=True),
+)
+
+# Q&A entries written by operators from their calls; the bot matches approved ones first.
+knowledge_entries = Table(
+    "knowledge_entries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("articles", _JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="proposed", index=True),
+    Column("proposed_by", String(100), nullable=False),
+    Column("proposed_at", UTCDateTime, nullable=False, default=utcnow),
+    Column("reviewed_by", String(100), nullable=True),
+    Column("reviewed_at", UTCDateTime, nullable=True),
+    Column("consultation_id", String(36), nullable=True),
+    _one_of("status", KNOWLEDGE_STATUSES),
+)

@@ -12,8 +12,10 @@ What is counted as what (the coordinator aligns the operator console with this):
 - hotline calls: consultations with ``channel = 'hotline'``;
 - answered by the bot: consultations with outcome ``answered`` or ``faq``; "unsure": ``fallback``;
 - legal-aid requests: referrals resolved with outcome ``legal_aid``, plus consultations whose
-  ``outcome`` is ``legal_aid`` or whose ``legal_aid`` column (when the table has one) is true,
-  each consultation counted once even if its referral was also sent to legal aid;
+  ``outcome`` is ``legal_aid``, hotline calls the operator marked as legal-aid requests
+  (``hotline_calls.legal_aid``) and taken chats closed with outcome ``legal_aid``
+  (``handoff_outcomes``), each consultation counted once even if its referral was also sent to
+  legal aid;
 - disputes sent to mediation: referrals resolved with outcome ``mediated``.
 
 Only aggregates, redacted questions and pseudonymous ids leave this module: no sender hash, no
@@ -32,15 +34,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
     Engine,
     Select,
     and_,
     case,
-    column,
     func,
-    inspect,
     literal,
     or_,
     select,
@@ -56,6 +55,8 @@ from records.schema import (
     consultations,
     feedback,
     feedback_callbacks,
+    handoff_outcomes,
+    hotline_calls,
     referral_events,
     referral_resolutions,
     referral_routing,
@@ -352,34 +353,24 @@ def unsure_questions(
     return [{"question": g["question"], "count": g["count"], "topic": g["topic"] or UNKNOWN} for g in ordered]
 
 
-_HAS_LEGAL_AID: set[Engine] = set()
-
-
-def _legal_aid_column(engine: Engine) -> bool:
-    """Whether ``consultations`` has a ``legal_aid`` flag (added by the operator console's call log).
-
-    Only a found column is remembered, so a migration is picked up without a restart.
-    """
-    if engine not in _HAS_LEGAL_AID:
-        if "legal_aid" not in {c["name"] for c in inspect(engine).get_columns("consultations")}:
-            return False
-        _HAS_LEGAL_AID.add(engine)
-    return True
-
-
-def _consultation_legal_aid(engine: Engine) -> ColumnElement[bool]:
-    condition: ColumnElement[bool] = consultations.c.outcome == "legal_aid"
-    if _legal_aid_column(engine):
-        # A column the database has but this table definition may not (yet).
-        flag = column("legal_aid", Boolean, _selectable=consultations)
-        condition = or_(condition, flag == true())
-    return condition
+def _consultation_legal_aid() -> ColumnElement[bool]:
+    """A consultation that asked for legal aid: its outcome says so, an operator marked the call
+    (``hotline_calls.legal_aid``) or closed a taken chat with outcome ``legal_aid``."""
+    marked_calls = select(hotline_calls.c.consultation_id).where(hotline_calls.c.legal_aid == true())
+    closed_chats = select(handoff_outcomes.c.consultation_id).where(
+        handoff_outcomes.c.outcome == "legal_aid", handoff_outcomes.c.consultation_id.is_not(None)
+    )
+    return or_(
+        consultations.c.outcome == "legal_aid",
+        consultations.c.id.in_(marked_calls),
+        consultations.c.id.in_(closed_chats),
+    )
 
 
 def legal_aid_requests(period: Period, scope: StatsScope = StatsScope(), *, engine: Engine | None = None) -> int:
     """Referrals resolved as legal aid plus consultations marked as legal-aid requests (see the module)."""
     engine = engine or get_engine()
-    flagged_ids = select(consultations.c.id).where(_consultation_filter(period, scope), _consultation_legal_aid(engine))
+    flagged_ids = select(consultations.c.id).where(_consultation_filter(period, scope), _consultation_legal_aid())
     flagged = select(func.count()).select_from(flagged_ids.subquery())
     by_referral = (
         select(func.count())

@@ -21,6 +21,20 @@ TOPICS: dict[str, str] = {
 TOPIC_NAMES = frozenset(TOPICS.values())
 
 
+def nlu_topics(parsed: dict) -> dict[str, float]:
+    """The response selector's confidence for each topic of the ``legal_question`` retrieval intent, in
+    a parsed message (the bot's tracker message or Rasa's ``/model/parse``); the topic itself is chosen
+    with the laws of the articles found (``knowledge.topics.choose_topic``)."""
+    selector = (parsed or {}).get("response_selector", {}).get("legal_question", {})
+    ranking = selector.get("ranking") or [selector.get("response") or {}]
+    found: dict[str, float] = {}
+    for entry in ranking:
+        key = (entry.get("intent_response_key") or "").removeprefix("legal_question/")
+        if key in TOPICS:
+            found[key] = max(found.get(key, 0.0), float(entry.get("confidence") or 0.0))
+    return found
+
+
 def topic_name(topic: str | None) -> str | None:
     """The Chinese name for a topic name or dialogue key (``labor`` → 劳动纠纷); None stays None."""
     if topic is None:

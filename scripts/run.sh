@@ -38,7 +38,9 @@ pids+=($!)
 # Staff web app. On a fresh machine `staff demo` creates the demo county's accounts and prints
 # their passwords once; later runs leave existing accounts alone.
 .venv/bin/python -m staff demo
-STAFF_HOST="$STAFF_HOST" STAFF_PORT="$STAFF_PORT" .venv/bin/python -m staff serve >var/log/staff.log 2>&1 &
+# The operator console takes chats over through Rasa's HTTP API (RASA_TOKEN is sent when set).
+RASA_URL="${RASA_URL:-http://$RASA_HOST:$RASA_PORT}" STAFF_HOST="$STAFF_HOST" STAFF_PORT="$STAFF_PORT" \
+    .venv/bin/python -m staff serve >var/log/staff.log 2>&1 &
 pids+=($!)
 
 echo "Starting (logs in var/log/): action server on :$ACTION_PORT, Rasa on $RASA_HOST:$RASA_PORT …"
@@ -54,7 +56,7 @@ for _ in $(seq 1 300); do
                          curl -s -XPOST -H 'Content-Type: application/json' \\
                            -d '{"sender":"demo","message":"老板拖欠工资怎么办"}' \\
                            http://$RASA_HOST:$RASA_PORT/webhooks/rest/webhook
-  Staff web app:         http://$STAFF_HOST:$STAFF_PORT/   (advisers, 司法所, admin; accounts above)
+  Staff web app:         http://$STAFF_HOST:$STAFF_PORT/   (advisers, 司法所, operators, admin; accounts above)
 $( [[ -n "${WECHAT_TOKEN:-}" ]] && echo "  WeChat server URL:     https://<public host>/webhooks/wechat/webhook (proxied to :$RASA_PORT)" || true )
   Law search (CLI):      .venv/bin/python -m knowledge search "邻居家的树倒了砸坏了我的车"
   Press Ctrl-C to stop.

@@ -95,7 +95,7 @@ async def get_referral(request: Request, referral_id: str) -> HTTPResponse:
 @bp.post("/referrals/<referral_id>/accept")
 async def accept(request: Request, referral_id: str) -> HTTPResponse:
     user = require(request, *CASEWORK_ROLES)
-    return json(await casework.change_status(user, referral_id, "accepted"))
+    return json(await casework.change_status(user, referral_id, "accepted", settings=request.app.ctx.settings))
 
 
 @bp.post("/referrals/<referral_id>/status")

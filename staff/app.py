@@ -84,17 +84,23 @@ def create_app(settings: Settings | None = None, name: str = "staff") -> Sanic:
     )
     app.static("/static", HERE / "static", name="static")
 
-    from staff import api, pages, scheduler, stats  # blueprints register routes on import
+    from staff import api, console, operator_api, pages, scheduler, stats  # blueprints register routes on import
 
     app.blueprint(api.bp)
+    app.blueprint(operator_api.bp)
     app.blueprint(pages.bp)
     app.blueprint(stats.bp)
+    app.blueprint(console.bp)
 
     @app.before_server_start
     async def _start(app: Sanic) -> None:
         await asyncio.to_thread(bootstrap.init_db)
         app.ctx.scheduler = scheduler.Scheduler(settings)
         app.add_task(app.ctx.scheduler.run_forever(), name="staff-scheduler")
+        if settings.assist_preload:  # the operators' first question should not wait for the engine
+            from staff import assist
+
+            app.add_task(asyncio.to_thread(assist.engine), name="assist-preload")
 
     @app.before_server_stop
     async def _stop(app: Sanic) -> None:

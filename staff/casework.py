@@ -7,6 +7,7 @@ Every view of contact details and every change is written to the audit log. Erro
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from dataclasses import asdict
 from typing import Any
 
@@ -17,12 +18,19 @@ from records.redact import redact
 from records.referral_scope import ReferralItem
 from records.referrals import get_referral, referral_history, transition
 from records.users import StaffUser
-from staff import articles, transcript
+from staff import articles, takeover, transcript
 from staff.access import is_assigned, may_work_on, visible_referral
 from staff.config import Settings
 from staff.errors import conflict, forbidden, invalid, not_found
 
 STATUS_CHANGES = ("in_progress", "closed")
+_tasks: set[asyncio.Task] = set()  # notices still being sent, referenced until done
+
+
+def _background(coroutine: Coroutine[Any, Any, Any]) -> None:
+    task = asyncio.get_running_loop().create_task(coroutine)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
 
 
 def _iso(value: Any) -> Any:
@@ -79,7 +87,9 @@ async def _workable(user: StaffUser, referral_id: str) -> ReferralItem:
     return item
 
 
-async def change_status(user: StaffUser, referral_id: str, status: str, note: str | None = None) -> dict[str, Any]:
+async def change_status(
+    user: StaffUser, referral_id: str, status: str, note: str | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
     """accept / in_progress / closed."""
     await _workable(user, referral_id)
     if status not in ("accepted", *STATUS_CHANGES):
@@ -91,6 +101,8 @@ async def change_status(user: StaffUser, referral_id: str, status: str, note: st
     except NotFound:
         raise not_found() from None
     await asyncio.to_thread(audit.log, user.username, f"status:{status}", referral_id=referral_id)
+    if status == "accepted":  # the resident learns it on their channel; the adviser does not wait for that
+        _background(takeover.announce_acceptance(referral_id, settings or Settings()))
     return {"id": referral.id, "status": referral.status}
 
 

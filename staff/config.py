@@ -23,7 +23,12 @@
 ``STAFF_TRACKER_DB_URL``       Rasa's SQL tracker store (default ``var/tracker.db``)
 ``STAFF_TRACKER_REDIS_URL``    Rasa's Redis tracker store instead (e.g. ``redis://host:6379/0``),
 ``STAFF_TRACKER_REDIS_PREFIX`` with the ``key_prefix`` of the endpoints file (``legal``)
-``RASA_URL`` / ``RASA_TOKEN``  Rasa's HTTP API for transcripts (used when set)
+``RASA_URL`` / ``RASA_TOKEN``  Rasa's HTTP API: transcripts are read from it when
+                               ``RASA_URL`` is set; the operator console's live takeover
+                               always uses it (default ``http://127.0.0.1:5005``); the token,
+                               when set, is sent as ``?token=``
+``STAFF_ASSIST_PRELOAD``       ``1`` (default): load the search engine for the operators'
+                               agent assist when the app starts; ``0``: on the first question
 ``STAFF_BASE_URL``             the app's public address, used in notification links
 ``STAFF_TIMEZONE``             how pages show times (``Asia/Shanghai``)
 =============================  =========================================================
@@ -82,6 +87,7 @@ class Settings:
     tracker_redis_prefix: str = field(default_factory=lambda: _str("STAFF_TRACKER_REDIS_PREFIX", "legal"))
     rasa_url: str = field(default_factory=lambda: _str("RASA_URL"))
     rasa_token: str = field(default_factory=lambda: _str("RASA_TOKEN"))
+    assist_preload: bool = field(default_factory=lambda: _str("STAFF_ASSIST_PRELOAD", "1") != "0")
     base_url: str = field(default_factory=lambda: _str("STAFF_BASE_URL"))
     timezone: str = field(default_factory=lambda: _str("STAFF_TIMEZONE", "Asia/Shanghai"))
 

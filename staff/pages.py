@@ -35,6 +35,8 @@ def _form(request: Request, name: str) -> str:
 async def home(request: Request) -> HTTPResponse:
     if request.ctx.user is None:
         return redirect("/login")
+    if request.ctx.user.has("operator"):
+        return redirect("/console")
     if request.ctx.user.has(*CASEWORK_ROLES):
         return redirect("/referrals?status=new")
     return render(request, "home.html", {})
@@ -108,7 +110,7 @@ def _back(referral_id: str) -> HTTPResponse:
 @bp.post("/referrals/<referral_id>/accept")
 async def accept_form(request: Request, referral_id: str) -> HTTPResponse:
     user = require(request, *CASEWORK_ROLES)
-    await casework.change_status(user, referral_id, "accepted")
+    await casework.change_status(user, referral_id, "accepted", settings=request.app.ctx.settings)
     return _back(referral_id)
 
 

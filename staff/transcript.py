@@ -7,7 +7,7 @@ conversation is found by hashing the sender ids of the tracker store with the sa
 tracker store when ``STAFF_TRACKER_REDIS_URL`` is set (keys ``<prefix>:tracker:<sender>``, prefix
 ``STAFF_TRACKER_REDIS_PREFIX``, ``legal`` as in ``endpoints.production.yml``). Its events then come
 from Rasa's HTTP API (``RASA_URL`` + ``RASA_TOKEN``) when configured, else from the store itself.
-Only user and bot messages are returned.
+Only user, bot and operator messages are returned (:func:`to_messages`).
 """
 
 from __future__ import annotations
@@ -95,13 +95,21 @@ def messages(sender_hash: str, around: datetime, settings: Settings) -> list[dic
         events = _events_from_redis(sender, settings)
     else:
         events = _events_from_store(sender, settings)
-    if events is None:
-        return None
+    return None if events is None else to_messages(events)
+
+
+def to_messages(events: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """User and bot messages of tracker events; an operator's words are ``by: operator`` (with ``name``)."""
     out = []
     for event in events:
         kind, said = event.get("event"), event.get("text")
-        if kind in ("user", "bot") and said:
-            out.append({"by": kind, "text": str(said), "at": str(event.get("timestamp", ""))})
+        if kind not in ("user", "bot") or not said:
+            continue
+        message = {"by": kind, "text": str(said), "at": str(event.get("timestamp", ""))}
+        operator = (event.get("metadata") or {}).get("operator") if kind == "bot" else None
+        if operator:
+            message.update(by="operator", name=str(operator))
+        out.append(message)
     return out
 
 

@@ -3,7 +3,8 @@
   "use strict";
 
   var WEBHOOK_URL = "webhook"; // relative to the page, /webhooks/webchat/
-  var SENDER_KEY = "legal-webchat-sender";
+  var EVENTS_URL = "events"; // messages added from outside a reply: an operator's, a referral notice
+  var SEEN_KEY = "legal-webchat-seen"; // the last such message shown, so a reopened page shows only new ones
   var TIMEOUT_MS = 90000;
   var MAX_CHARS = 5000;
   var HOTLINES = { "110": 1, "119": 1, "120": 1, "122": 1, "12315": 1, "12333": 1,
@@ -19,30 +20,10 @@
   var sendButton = document.getElementById("send");
   var chips = Array.prototype.slice.call(document.querySelectorAll(".chip"));
   var busy = false;
-  var senderId = loadSenderId();
+  var withOperator = false; // an operator has taken the conversation: the bot stays silent meanwhile
 
-  // ---- sender id ----------------------------------------------------------------------------
-
-  function randomId() {
-    var bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    return "web-" + Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
-
-  function loadSenderId() {
-    try {
-      var id = window.localStorage.getItem(SENDER_KEY);
-      if (!id) {
-        id = randomId();
-        window.localStorage.setItem(SENDER_KEY, id);
-      }
-      return id;
-    } catch (e) {
-      return randomId(); // storage disabled: this visit only
-    }
-  }
+  // The conversation id is the server's, in an HttpOnly cookie set with this page: the script never
+  // sees it and sends no sender.
 
   // ---- rendering ----------------------------------------------------------------------------
 
@@ -207,7 +188,8 @@
     return fetch(WEBHOOK_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: senderId, message: message }),
+      credentials: "same-origin",
+      body: JSON.stringify({ message: message }),
       signal: controller ? controller.signal : undefined,
     }).then(function (response) {
       if (timer) clearTimeout(timer);
@@ -228,7 +210,7 @@
       return m && (m.text || (Array.isArray(m.buttons) && m.buttons.length));
     });
     if (!shown.length) {
-      addSystemMessage("消息已收到。如需帮助，也可以拨打12348公共法律服务热线。");
+      if (!withOperator) addSystemMessage("消息已收到。如需帮助，也可以拨打12348公共法律服务热线。");
       return;
     }
     var first = null;
@@ -262,6 +244,39 @@
     addUserMessage(display || message);
     deliver(message);
   }
+
+  // ---- messages from outside a reply (server-sent events) ------------------------------------
+
+  function loadSeen() {
+    try { return window.localStorage.getItem(SEEN_KEY) || ""; } catch (e) { return ""; }
+  }
+
+  function saveSeen(id) {
+    try { window.localStorage.setItem(SEEN_KEY, id); } catch (e) { /* this visit only */ }
+  }
+
+  function showPushed(message) {
+    if (message.kind === "joined" || message.kind === "operator") withOperator = true;
+    if (message.kind === "released") withOperator = false;
+    var item = addBotMessage(message);
+    if (message.operator) {
+      item.classList.add("operator");
+      item.firstChild.insertBefore(el("span", "who", "人工服务 · " + message.operator), item.firstChild.firstChild);
+    }
+    scrollToBottom();
+  }
+
+  function listen() {
+    if (!window.EventSource) return;
+    var seen = loadSeen();
+    var source = new EventSource(EVENTS_URL + (seen ? "?after=" + encodeURIComponent(seen) : ""));
+    source.addEventListener("message", function (event) {
+      try { showPushed(JSON.parse(event.data)); } catch (e) { return; }
+      if (event.lastEventId) saveSeen(event.lastEventId);
+    });
+  }
+
+  listen();
 
   // ---- input --------------------------------------------------------------------------------
 

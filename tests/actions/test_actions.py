@@ -237,3 +237,22 @@ def test_emergency_the_rules_cannot_name_still_gets_110_and_120(db):
 def test_emergency_inside_a_legal_question_is_caught_by_the_safety_net(db):
     messages, _ = run(ActionAnswerQuestion(), recorded("wage_question", text="我不想活了，老板欠钱不给"))
     assert messages[0]["text"].startswith("🚨 马上拨打 110、120、12356")
+
+
+def test_an_approved_operator_entry_is_answered_first_without_rebuilding(db, small_engine, monkeypatch):
+    from actions import services
+    from records import knowledge_entries
+
+    monkeypatch.setattr(services, "ENTRIES_TTL_S", 0.0)  # read the entries on every question
+    tracker = recorded("wage_question")
+    question = tracker.latest_message["text"]
+    answer = "拖欠工资可以先向劳动保障监察机构投诉，也可以申请劳动仲裁。"
+    entry = knowledge_entries.propose(question, answer, ["劳动合同法-30"], "lin", engine=db)
+    messages, _ = run(ActionAnswerQuestion(), tracker)
+    assert answer not in render(messages[0])  # proposed, not approved: not used
+    knowledge_entries.review(entry.id, True, "bureau", engine=db)
+    messages, events = run(ActionAnswerQuestion(), tracker)
+    lead = render(messages[0])
+    assert messages[0]["response"] == "utter_faq_answer" and lead.startswith(answer)
+    assert "《中华人民共和国劳动合同法》第三十条：" + CORPUS[("中华人民共和国劳动合同法", "第三十条")] in lead
+    assert slots(events)["cited_articles"] == ["劳动合同法-30"]

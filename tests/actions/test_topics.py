@@ -1,5 +1,5 @@
 """The topic logged with a consultation: the NLU's topic combined with the laws of the articles found,
-and the choice of the articles quoted (actions/topics.py, actions/reply.py)."""
+and the choice of the articles quoted (knowledge/topics.py, knowledge/answers.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from action_helpers import TRACKERS, rows, run, slots
 from rasa_sdk import Tracker
 
 import records
-from actions import topics
 from actions.answer_question import ActionAnswerQuestion
-from actions.reply import choose_articles
-from knowledge import Hit
+from knowledge import Hit, topics
+from knowledge.answers import choose_articles
 from records.schema import consultations
 
 

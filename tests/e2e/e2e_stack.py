@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select
 
 import records
@@ -34,6 +35,7 @@ READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "420"))
 REQUEST_TIMEOUT = 120.0
 SENDER_SALT = "e2e-test-salt"  # fixed, so tests can compute records.hash_sender themselves
 LOG_TAIL_LINES = 60
+WEBCHAT_COOKIE = "webchat_id"  # channels/webchat_identity.py
 # 转人工 tests: operators always on duty, and a short wait before the bot resumes.
 HANDOFF_TIMEOUT_MINUTES = os.environ.get("E2E_HANDOFF_TIMEOUT_MINUTES", "0.25")
 
@@ -81,13 +83,20 @@ class Stack:
     def webchat_webhook_url(self) -> str:
         return self.webchat_url + "webhook"
 
-    def send(self, sender: str, text: str, channel: str = "rest") -> list[dict[str, Any]]:
-        """Post one message through the REST (or ``webchat``) channel; return the bot's replies."""
-        url = self.webchat_webhook_url if channel == "webchat" else self.rest_url
-        status, body = post_json(url, {"sender": sender, "message": text})
+    def send(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """Post one message through the REST channel; return the bot's replies."""
+        status, body = post_json(self.rest_url, {"sender": sender, "message": text})
         if status != 200:
-            raise AssertionError(f"{url} answered {status}: {body!r}")
+            raise AssertionError(f"{self.rest_url} answered {status}: {body!r}")
         return json.loads(body)
+
+    def webchat(self) -> WebChat:
+        """A new web chat conversation, as a browser opening the page gets one (the cookie)."""
+        chat = WebChat(self.webchat_url)
+        reply = chat.session.get(self.webchat_url, timeout=REQUEST_TIMEOUT)
+        if reply.status_code != 200 or not chat.session.cookies.get(WEBCHAT_COOKIE):
+            raise AssertionError(f"the chat page set no conversation cookie ({reply.status_code})")
+        return chat
 
     def tracker(self, sender: str) -> dict[str, Any]:
         with urllib.request.urlopen(
@@ -108,6 +117,31 @@ class Stack:
 
     def logs(self) -> str:
         return "\n\n".join(f"--- {s.name} ({s.log_path}) ---\n{s.log_tail()}" for s in self.servers)
+
+
+@dataclass
+class WebChat:
+    """One browser's web chat conversation: the HttpOnly cookie the page set, and the id it names."""
+
+    page_url: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    @property
+    def sender(self) -> str:
+        return self.session.cookies.get(WEBCHAT_COOKIE, "").rpartition(".")[0]
+
+    def post(self, payload: Any = None, raw: bytes | None = None) -> tuple[int, str]:
+        data = raw if raw is not None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        reply = self.session.post(
+            self.page_url + "webhook", data=data, headers={"Content-Type": "application/json"}, timeout=REQUEST_TIMEOUT
+        )
+        return reply.status_code, reply.text
+
+    def send(self, text: str) -> list[dict[str, Any]]:
+        status, body = self.post({"message": text})
+        if status != 200:
+            raise AssertionError(f"web chat answered {status}: {body!r}")
+        return json.loads(body)
 
 
 def post_json(url: str, payload: Any, raw: bytes | None = None) -> tuple[int, str]:

@@ -82,7 +82,8 @@ def test_fuzzed_bodies_get_200_400_or_413_and_the_server_survives(stack: Stack, 
     def post(body: bytes) -> None:
         status, text = post_json(url, None, raw=body)
         answers.append(status)
-        assert status in (200, 400, 413), text
+        # 403: a valid body naming a sender, without the web chat's conversation cookie.
+        assert status in ((200, 400, 403, 413) if channel == "webchat" else (200, 400, 413)), text
         assert isinstance(json.loads(text), list if status == 200 else dict)
 
     post()

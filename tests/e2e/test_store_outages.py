@@ -60,15 +60,14 @@ def assert_try_again(status: int, body: str) -> None:
 
 
 def test_locked_sqlite_tracker_store_asks_to_retry_and_loses_nothing(stack: Stack) -> None:
-    sender = new_sender()
+    sender, chat = new_sender(), stack.webchat()
     assert stack.send(sender, "你好")
     question = "老板拖欠我三个月工资不给怎么办"
     lock = sqlite3.connect(stack.log_dir / "tracker.db", timeout=1, isolation_level=None)
     try:
         lock.execute("BEGIN EXCLUSIVE")  # readers and writers now wait, then fail: "database is locked"
-        for url in (stack.rest_url, stack.webchat_webhook_url):
-            status, body = post_json(url, {"sender": sender, "message": question})
-            assert_try_again(status, body)
+        assert_try_again(*post_json(stack.rest_url, {"sender": sender, "message": question}))
+        assert_try_again(*chat.post({"message": question}))
         assert get(f"{stack.base_url}/status")[0] == 200
     finally:
         lock.execute("ROLLBACK")

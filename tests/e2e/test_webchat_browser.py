@@ -60,9 +60,10 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
 
 @pytest.fixture
 def page(stack: Stack, browser: WebDriver) -> WebDriver:
-    """The chat page with a new conversation (a new random sender id)."""
+    """The chat page with a new conversation (the server issues a new id in a new cookie)."""
     browser.get(stack.webchat_url)
     browser.execute_script("window.localStorage.clear();")
+    browser.delete_all_cookies()
     browser.get_log("browser")  # drop earlier tests' console messages
     browser.get(stack.webchat_url)
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "input").is_displayed())
@@ -127,11 +128,12 @@ def test_page_loads(page: WebDriver) -> None:
     assert log.get_attribute("aria-live") == "polite"
     label = page.find_element(By.CSS_SELECTOR, "label[for=input]")
     assert label.get_attribute("textContent") == "输入您的问题"
-    sender = page.execute_script("return window.localStorage.getItem('legal-webchat-sender');")
-    assert sender and sender.startswith("web-")
+    cookie = page.get_cookie("webchat_id")
+    assert cookie and cookie["value"].startswith("web-") and cookie["httpOnly"]
+    assert "webchat_id" not in page.execute_script("return document.cookie;")  # the script cannot read it
     assert page.get_log("browser") == []
     page.refresh()
-    assert page.execute_script("return localStorage.getItem('legal-webchat-sender');") == sender
+    assert page.get_cookie("webchat_id")["value"] == cookie["value"]  # the same conversation
 
 
 def test_greeting_gets_a_reply(page: WebDriver) -> None:

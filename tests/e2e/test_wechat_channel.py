@@ -471,3 +471,26 @@ def test_a_residents_journey_subscribe_question_and_referral_with_consent(wechat
         rows = [dict(r._mapping) for r in conn.execute(select(referrals))]
     mine = [r for r in rows if r["description"].startswith(description[:12])]
     assert len(mine) == 1 and mine[0]["consent"] is True and mine[0]["contact_phone"] == "13812345678"
+
+
+def test_an_operators_words_reach_a_wechat_resident_through_the_customer_service_api(wechat: WeChatStack) -> None:
+    """What the staff app adds to a WeChat conversation (a takeover, a referral notice) goes out through
+    the channel's delivery: Rasa's ``output_channel=latest`` is this channel's customer-service push."""
+    from staff.config import Settings
+    from staff.rasa_api import PAUSE, RESUME, RasaAPI, pushed
+
+    openid = new_openid()
+    answer = wechat.fast.post_plain(message_xml(openid, "text", new_msg_id(), Content="你好"))
+    assert answer.status == 200
+    api = RasaAPI(Settings(rasa_url=wechat.stack.base_url))
+    before = len(wechat.api.to(openid))
+    api.append(openid, [PAUSE, pushed("您好，我是热线工作人员小林。", kind="joined", operator="小林")])
+    api.append(openid, [pushed("请问您是哪个村的？", kind="operator", operator="小林")])
+    sent = wechat.api.wait_for(openid, lambda texts: len(texts) >= before + 2)[before:]
+    assert sent == ["您好，我是热线工作人员小林。", "请问您是哪个村的？"]  # in order, as said
+    # While an operator has it, the resident's message reaches the conversation but not the bot.
+    wechat.fast.post_plain(message_xml(openid, "text", new_msg_id(), Content="石桥村的"))
+    assert wechat.user_texts(openid)[-1] == "石桥村的"
+    time.sleep(SETTLE)
+    assert wechat.api.to(openid)[before:] == sent
+    api.append(openid, [RESUME])

@@ -15,6 +15,7 @@ from stats_fixture import EXPECTED, MARCH, SECRETS, SENDER, seed
 import records
 from records import audit, callbacks, migrate, stats
 from records.errors import InvalidValue, UnknownConsultation
+from records.schema import hotline_calls
 from records.stats import Period, StatsScope
 
 CHENGGUAN = StatsScope("城关镇")
@@ -124,15 +125,12 @@ def test_township_sees_only_its_villages(engine: Engine, ids: dict[str, str]) ->
     assert h["legal_aid_requests"] == 0 and h["unsure_questions"] == []
 
 
-def test_legal_aid_flag_is_counted_once_when_the_column_exists(engine: Engine, ids: dict[str, str]) -> None:
-    # The operator console marks a hotline call as a legal-aid request (a nullable boolean column).
+def test_legal_aid_marked_by_an_operator_is_counted_once(engine: Engine, ids: dict[str, str]) -> None:
+    # The operator console marks a logged call as a legal-aid request (hotline_calls.legal_aid).
     with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE consultations ADD COLUMN legal_aid BOOLEAN"))
-        conn.execute(
-            text("UPDATE consultations SET legal_aid = :t WHERE id IN (:a, :b)"),
-            {"t": True, "a": ids["c3"], "b": ids["c7"]},
-        )
-    # c3 and c7 flagged; r2 (legal aid) came from c3, so it is not counted a second time.
+        for key in ("c3", "c7"):
+            conn.execute(hotline_calls.insert().values(consultation_id=ids[key], operator="op1", legal_aid=True))
+    # c3 and c7 marked; r2 (legal aid) came from c3, so it is not counted a second time.
     assert stats.legal_aid_requests(MARCH, engine=engine) == 2
     assert stats.legal_aid_requests(MARCH, HEKOU, engine=engine) == 1
 

@@ -44,6 +44,7 @@ def env_for(db_url: str, **extra: str) -> dict[str, str]:
         STAFF_TICK_SECONDS="1",
         STAFF_LOGIN_MAX_USER="5",
         STAFF_LOGIN_MAX_ADDR="8",
+        STAFF_ASSIST_PRELOAD="0",  # the search engine loads only in the tests that ask it
     )
     env.pop("REDIS_URL", None)
     env.update(extra)

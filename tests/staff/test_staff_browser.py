@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -47,6 +47,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 phone = test_webchat_browser.browser  # the web chat tests' phone-sized headless Chromium, as a fixture
 SCREENSHOTS = REPO_ROOT / "var" / "screenshots"
 WAIT = 60
+# A form post reloads the page: an element found just before the reload goes stale.
+NAVIGATING = (NoSuchElementException, StaleElementReferenceException)
 
 
 @pytest.fixture(scope="module")
@@ -67,21 +69,31 @@ def assistant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def staff_app(assistant: Stack) -> Iterator[StaffServer]:
+def staff_beside(assistant: Stack, operators: tuple[str, ...] = (), **env: str) -> StaffServer:
+    """The staff app on the assistant's database, tracker store and HTTP API, with the adviser 周明华
+    as ``zhou``, an admin ``bureau`` and the given operators."""
     engine = records.get_engine(assistant.db_url)
     records.init_db(engine)
     adviser = next(a for a in records.list_advisers(engine) if a.name == "周明华")
     hashed = hash_password(PASSWORD)
     users.create_user("zhou", hashed, ["adviser"], adviser_id=adviser.id, engine=engine)
     users.create_user("bureau", hashed, ["admin"], engine=engine)
-    server = start(
+    for name in operators:
+        users.create_user(name, hashed, ["operator"], engine=engine)
+    return start(
         assistant.db_url,
         assistant.log_dir,
         LEGAL_SENDER_SALT=SENDER_SALT,
         STAFF_TRACKER_DB_URL=f"sqlite:///{assistant.log_dir / 'tracker.db'}",
         STAFF_TRUST_PROXY="0",
+        RASA_URL=assistant.base_url,
+        **env,
     )
+
+
+@pytest.fixture(scope="module")
+def staff_app(assistant: Stack) -> Iterator[StaffServer]:
+    server = staff_beside(assistant)
     try:
         yield server
     finally:
@@ -91,6 +103,12 @@ def staff_app(assistant: Stack) -> Iterator[StaffServer]:
 def shot(driver: WebDriver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SCREENSHOTS / f"staff-{name}.png"))
+
+
+def wait_for_status(driver: WebDriver, label: str) -> None:
+    WebDriverWait(driver, WAIT, ignored_exceptions=NAVIGATING).until(
+        lambda d: d.find_element(By.ID, "status").text == label
+    )
 
 
 def log_in(driver: WebDriver, server: StaffServer, username: str) -> None:
@@ -142,15 +160,15 @@ def test_adviser_receives_accepts_reads_and_resolves(
     browser.execute_script("document.getElementById('transcript').scrollIntoView();")
     shot(browser, "transcript")
     browser.find_element(By.ID, "accept").click()
-    WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: d.find_element(By.ID, "status").text == "已受理"
-    )  # the page is rendered anew after the form is sent
+    wait_for_status(browser, "已受理")
+    # The resident is told in their own conversation (a REST client reads it in the tracker).
+    notice = "您的事项已由石桥村法律顾问受理"
+    said = lambda: [e.get("text") or "" for e in assistant.tracker(sender)["events"] if e["event"] == "bot"]  # noqa: E731
+    WebDriverWait(browser, WAIT).until(lambda _: any(notice in text for text in said()))
     Select(browser.find_element(By.ID, "outcome")).select_by_value("legal_aid")
     browser.find_element(By.ID, "summary").send_keys("已协助八名工人申请法律援助")
     browser.find_element(By.ID, "resolve").click()
-    WebDriverWait(browser, WAIT, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda d: d.find_element(By.ID, "status").text == "已办结"
-    )  # the page is rendered anew after the form is sent
+    wait_for_status(browser, "已办结")
     assert "转法律援助：已协助八名工人申请法律援助" in browser.find_element(By.ID, "resolution").text
     shot(browser, "resolved")
     referral_url = browser.current_url
