@@ -12,9 +12,11 @@ it keeps the name ``rest`` and therefore the paths:
 Unlike Rasa's REST channel (which answers anything with 200, stores whatever it gets and returns
 ``[]`` when handling fails), the webhook answers:
 
+- 429 ``{"error": "rate_limited", "detail", "text"}`` with ``Retry-After`` past the per-address or
+  per-sender limit (:mod:`channels.ratelimit`; ``text`` is the polite sentence for the resident);
 - 400 ``{"error", "detail"}`` for a body ``channels.checks.parse_request`` refuses, 413 for a body
   over ``MAX_BODY_BYTES`` (read no further than that);
-- 503 ``{"error": "try_again", "detail"}`` with ``Retry-After`` when the message could not be handled
+- 503 ``{"error": "try_again", "detail", "text"}`` with ``Retry-After`` when the message could not be handled
   or stored (tracker or lock store down): the conversation keeps nothing of it (an action that ran
   before the store failed may have logged it), the client must send it again.
 
@@ -39,13 +41,19 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.checks import MAX_BODY_BYTES, BadRequest, BodyTooLarge, IncomingMessage, parse_request
+from channels.ratelimit import RateLimiter, limiter, polite_text
 from channels.tracker_stores import describe_error, redact_sender, watching_storage
+from channels.wording import domain_text
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 RETRY_AFTER_SECONDS = 10
-TRY_AGAIN = {"error": "try_again", "detail": "the message could not be handled or stored; send it again"}
+TRY_AGAIN = {
+    "error": "try_again",
+    "detail": "the message could not be handled or stored; send it again",
+    "text": domain_text("utter_service_busy"),  # for the resident
+}
 
 
 class CheckedRestInput(RestInput):
@@ -71,10 +79,15 @@ class CheckedRestInput(RestInput):
         # stream=True: the handler reads the body itself, so an oversized one is never held whole.
         @bp.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            limits = limiter()
+            if not await limits.allow_address(client_address(request)):
+                return rate_limited_response(limits)
             try:
                 incoming = parse_request(await _read_body(request))
             except BadRequest as e:
                 return error_response(e.status, e.code, str(e))
+            if not await limits.allow_sender(incoming.sender):
+                return rate_limited_response(limits)
             if bool_arg(request, "stream", default=False):
                 stream = self.stream_response(
                     on_new_message, incoming.text, incoming.sender, self.name(), incoming.metadata
@@ -154,3 +167,18 @@ async def _read_body(request: Request) -> bytes:
 
 def error_response(status: int, code: str, detail: str) -> HTTPResponse:
     return response.json({"error": code, "detail": detail}, status=status)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the forwarded one when Sanic trusts the proxy (``SANIC_PROXIES_COUNT``)."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def rate_limited_response(limits: RateLimiter) -> HTTPResponse:
+    """429 with the resident-facing text (``text``) next to the machine-readable error."""
+    body = {
+        "error": "rate_limited",
+        "detail": f"too many messages; try again in {limits.limits.window} seconds",
+        "text": polite_text(),
+    }
+    return response.json(body, status=429, headers={"Retry-After": str(limits.limits.window)})

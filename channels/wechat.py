@@ -40,6 +40,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from channels import wechat_text, wechat_xml
+from channels.ratelimit import limiter, polite_text
 from channels.wechat_api import CustomerServiceAPI
 from channels.wechat_delivery import Delivery, pseudonym
 from channels.wechat_settings import WeChatSettings
@@ -201,6 +202,8 @@ class WeChatServer:
         if not await self.store.claim(f"msg:{key}", DEDUP_TTL):
             logger.info("wechat: duplicate delivery from %s ignored", pseudonym(openid))
             return None
+        if not await limiter().allow_sender(openid):  # after the claim: a retry is not counted twice
+            return polite_text("wechat")
         text, polite_reply = await self._text_for(message, openid)
         if text is None:
             return polite_reply
