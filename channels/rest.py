@@ -13,7 +13,9 @@ Unlike Rasa's REST channel (which answers anything with 200, stores whatever it 
 ``[]`` when handling fails), the webhook answers:
 
 - 429 ``{"error": "rate_limited", "detail", "text"}`` with ``Retry-After`` past the per-address or
-  per-sender limit (:mod:`channels.ratelimit`; ``text`` is the polite sentence for the resident);
+  per-sender limit (:mod:`channels.ratelimit`; ``text`` is the polite sentence for the resident), and
+  ``{"error": "busy", ...}`` when the resident's earlier messages still hold the conversation longer
+  than Rasa waits for its lock (they send faster than they can be answered);
 - 400 ``{"error", "detail"}`` for a body ``channels.checks.parse_request`` refuses, 413 for a body
   over ``MAX_BODY_BYTES`` (read no further than that);
 - 503 ``{"error": "try_again", "detail", "text"}`` with ``Retry-After`` when the message could not be handled
@@ -35,6 +37,7 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import QueueOutputChannel, RestInput
+from rasa.core.lock_store import LockError
 from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -94,18 +97,30 @@ class CheckedRestInput(RestInput):
                 )
                 return response.stream(stream, content_type="text/event-stream")
             collector = CollectingOutputChannel()
-            if not await self._handle(on_new_message, incoming, collector):
+            handled = await self._handle(on_new_message, incoming, collector)
+            if handled == "busy":
+                return rate_limited_response(limiter(), "busy")
+            if handled != "ok":
                 return response.json(TRY_AGAIN, status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
             return response.json(collector.messages)
 
-    async def _handle(self, on_new_message: OnNewMessage, incoming: IncomingMessage, output: OutputChannel) -> bool:
-        """Hand the message to Rasa; False when it was not handled and stored completely."""
+    async def _handle(self, on_new_message: OnNewMessage, incoming: IncomingMessage, output: OutputChannel) -> str:
+        """Hand the message to Rasa: ``ok``, ``busy`` (conversation locked too long) or ``failed``."""
         message = UserMessage(
             incoming.text, output, incoming.sender, input_channel=self.name(), metadata=incoming.metadata
         )
         try:
             with watching_storage() as storage:
                 await on_new_message(message)
+        except LockError:
+            # The resident's earlier messages held the conversation longer than Rasa waits for its
+            # lock: they send faster than they are answered, a 429 like the rate limit (not a 503).
+            logger.warning(
+                "%s: %s sent again before the earlier messages were answered",
+                self.name(),
+                redact_sender(incoming.sender),
+            )
+            return "busy"
         except Exception as error:  # noqa: BLE001 - whatever failed, the client is told to retry
             # Neither the text nor the raw sender id: both may carry personal data.
             logger.error(
@@ -115,8 +130,8 @@ class CheckedRestInput(RestInput):
                 describe_error(error, incoming.sender),
             )
             logger.debug("traceback of the failure above", exc_info=True)
-            return False
-        return not storage.failed
+            return "failed"
+        return "failed" if storage.failed else "ok"
 
     def stream_response(
         self,
@@ -138,7 +153,7 @@ class CheckedRestInput(RestInput):
 
             async def handle() -> None:
                 handled = await self._handle(on_new_message, incoming, QueueOutputChannel(queue))
-                if not handled:
+                if handled != "ok":
                     await queue.put(TRY_AGAIN)
                 await queue.put(done)
 
@@ -174,10 +189,10 @@ def client_address(request: Request) -> str:
     return request.remote_addr or request.ip or "unknown"
 
 
-def rate_limited_response(limits: RateLimiter) -> HTTPResponse:
+def rate_limited_response(limits: RateLimiter, code: str = "rate_limited") -> HTTPResponse:
     """429 with the resident-facing text (``text``) next to the machine-readable error."""
     body = {
-        "error": "rate_limited",
+        "error": code,
         "detail": f"too many messages; try again in {limits.limits.window} seconds",
         "text": polite_text(),
     }
