@@ -164,8 +164,9 @@ class ProdStack:
         return int((self.run_dir / f"{name}.pid").read_text().strip())
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
+        """Kill a server with all its processes (it runs in a process group of its own)."""
         pid = self.pid(name)
-        os.kill(pid, sig)
+        os.killpg(pid, sig)
         return pid
 
     def logs(self, lines: int = 40) -> str:

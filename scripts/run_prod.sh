@@ -82,19 +82,22 @@ stop() {
 trap stop EXIT
 trap 'stop; exit 0' INT TERM
 
-# Each server runs under a small supervisor that restarts it when it exits (pid in $RUN_DIR/NAME.pid);
-# SIGTERM to the supervisor is passed on and waited for, so in-flight messages finish.
+# Each server runs under a small supervisor that restarts it when it exits (pid in $RUN_DIR/NAME.pid).
+# A server gets a process group of its own (setsid): Sanic's worker processes go with it, so a
+# crashed server leaves nothing holding its port, and SIGTERM reaches all of it and is waited for,
+# so in-flight messages finish.
 supervise() {
     local name=$1
     shift
     (
         child=""
-        trap '[[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+        trap '[[ -n "$child" ]] && kill -TERM -- "-$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
         while true; do
-            "$@" >>"$LOG_DIR/$name.log" 2>&1 &
+            setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 &
             child=$!
             echo "$child" >"$RUN_DIR/$name.pid"
             wait "$child" && code=0 || code=$?
+            kill -KILL -- "-$child" 2>/dev/null || true  # what is left of it (workers)
             echo "$(date -u +%FT%TZ) $name exited ($code); restarting in 2 s" >>"$LOG_DIR/$name.log"
             sleep 2
         done
