@@ -116,7 +116,8 @@ def polite_or_answered(response: requests.Response) -> str:
 
 def counts(stack: ProdStack, who: str) -> dict[str, int]:
     """Stored consultations, referrals (phone 13812345678 and this sender's consultations) and feedback."""
-    engine = records.get_engine(stack.db_url)
+    # Straight to PostgreSQL, not through the proxy the faults cut (the stack's own URL).
+    engine = records.get_engine(stack.db_url.replace(f":{stack.postgres.port}/", ":5432/"))
     sender_hash = records.hash_sender(who, SENDER_SALT.encode())
     with engine.connect() as conn:
         ids = list(conn.execute(select(consultations.c.id).where(consultations.c.sender_hash == sender_hash)).scalars())
