@@ -6,12 +6,17 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run test setup build-knowledge train lint bench services browser clean staff
+.PHONY: run run-prod test setup build-knowledge train lint bench services browser nginx clean staff fuzz load
 
 run: setup build-knowledge train
 	scripts/run.sh
 
-test: setup services browser build-knowledge train
+# Production mode: nginx on 127.0.0.1:8080 (PROD_PORT) in front of 2 Rasa servers (Redis tracker and
+# lock stores), 2 action servers and the staff app; records in PostgreSQL. See scripts/run_prod.sh.
+run-prod: setup services nginx build-knowledge train
+	scripts/run_prod.sh
+
+test: setup services browser nginx build-knowledge train
 	E2E_SKIP_BUILD=1 HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 # The staff web app alone (demo accounts on a fresh machine, then http://127.0.0.1:5080/).
@@ -35,6 +40,9 @@ services:
 
 browser:
 	scripts/ensure_browser.sh
+
+nginx:
+	scripts/ensure_nginx.sh
 
 lint:
 	.venv/bin/ruff check .

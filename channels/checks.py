@@ -15,6 +15,7 @@ plain Python (no Rasa import) so that the unit tests can run them in the app env
 | | ``MAX_METADATA_DEPTH`` deep, at most ``MAX_METADATA_BYTES`` as JSON |
 
 Other fields (e.g. Rasa's ``input_channel``) are ignored: each channel records its own name.
+Rate limits per client address and per sender come next to these checks (:mod:`channels.ratelimit`).
 """
 
 from __future__ import annotations

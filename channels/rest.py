@@ -12,9 +12,13 @@ it keeps the name ``rest`` and therefore the paths:
 Unlike Rasa's REST channel (which answers anything with 200, stores whatever it gets and returns
 ``[]`` when handling fails), the webhook answers:
 
+- 429 ``{"error": "rate_limited", "detail", "text"}`` with ``Retry-After`` past the per-address or
+  per-sender limit (:mod:`channels.ratelimit`; ``text`` is the polite sentence for the resident), and
+  ``{"error": "busy", ...}`` when the resident's earlier messages still hold the conversation longer
+  than Rasa waits for its lock (they send faster than they can be answered);
 - 400 ``{"error", "detail"}`` for a body ``channels.checks.parse_request`` refuses, 413 for a body
   over ``MAX_BODY_BYTES`` (read no further than that);
-- 503 ``{"error": "try_again", "detail"}`` with ``Retry-After`` when the message could not be handled
+- 503 ``{"error": "try_again", "detail", "text"}`` with ``Retry-After`` when the message could not be handled
   or stored (tracker or lock store down): the conversation keeps nothing of it (an action that ran
   before the store failed may have logged it), the client must send it again.
 
@@ -33,19 +37,26 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.rest import QueueOutputChannel, RestInput
+from rasa.core.lock_store import LockError
 from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.checks import MAX_BODY_BYTES, BadRequest, BodyTooLarge, IncomingMessage, parse_request
+from channels.ratelimit import RateLimiter, limiter, polite_text
 from channels.tracker_stores import describe_error, redact_sender, watching_storage
+from channels.wording import domain_text
 
 logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 RETRY_AFTER_SECONDS = 10
-TRY_AGAIN = {"error": "try_again", "detail": "the message could not be handled or stored; send it again"}
+TRY_AGAIN = {
+    "error": "try_again",
+    "detail": "the message could not be handled or stored; send it again",
+    "text": domain_text("utter_service_busy"),  # for the resident
+}
 
 
 class CheckedRestInput(RestInput):
@@ -71,18 +82,28 @@ class CheckedRestInput(RestInput):
         # stream=True: the handler reads the body itself, so an oversized one is never held whole.
         @bp.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            limits = limiter()
+            if not await limits.allow_address(client_address(request)):
+                return rate_limited_response(limits)
             try:
                 body = await _read_body(request)
                 incoming, headers = self.identify(request, parse_request(body, sender_optional=self.sender_optional))
             except BadRequest as e:
                 return error_response(e.status, e.code, str(e))
+            if not await limits.allow_sender(incoming.sender):
+                return rate_limited_response(limits)
             if bool_arg(request, "stream", default=False):
                 stream = self.stream_response(
                     on_new_message, incoming.text, incoming.sender, self.name(), incoming.metadata
                 )
                 return response.stream(stream, content_type="text/event-stream", headers=headers)
             collector = CollectingOutputChannel()
-            if not await self._handle(on_new_message, incoming, collector):
+            handled = await self._handle(on_new_message, incoming, collector)
+            if handled == "busy":
+                busy = rate_limited_response(limiter(), "busy")
+                busy.headers.update(headers)
+                return busy
+            if handled != "ok":
                 headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
                 return response.json(TRY_AGAIN, status=503, headers=headers)
             return response.json(collector.messages, headers=headers)
@@ -94,14 +115,23 @@ class CheckedRestInput(RestInput):
         """Whose conversation a checked message belongs to, and headers for the answer."""
         return incoming, {}
 
-    async def _handle(self, on_new_message: OnNewMessage, incoming: IncomingMessage, output: OutputChannel) -> bool:
-        """Hand the message to Rasa; False when it was not handled and stored completely."""
+    async def _handle(self, on_new_message: OnNewMessage, incoming: IncomingMessage, output: OutputChannel) -> str:
+        """Hand the message to Rasa: ``ok``, ``busy`` (conversation locked too long) or ``failed``."""
         message = UserMessage(
             incoming.text, output, incoming.sender, input_channel=self.name(), metadata=incoming.metadata
         )
         try:
             with watching_storage() as storage:
                 await on_new_message(message)
+        except LockError:
+            # The resident's earlier messages held the conversation longer than Rasa waits for its
+            # lock: they send faster than they are answered, a 429 like the rate limit (not a 503).
+            logger.warning(
+                "%s: %s sent again before the earlier messages were answered",
+                self.name(),
+                redact_sender(incoming.sender),
+            )
+            return "busy"
         except Exception as error:  # noqa: BLE001 - whatever failed, the client is told to retry
             # Neither the text nor the raw sender id: both may carry personal data.
             logger.error(
@@ -111,8 +141,8 @@ class CheckedRestInput(RestInput):
                 describe_error(error, incoming.sender),
             )
             logger.debug("traceback of the failure above", exc_info=True)
-            return False
-        return not storage.failed
+            return "failed"
+        return "failed" if storage.failed else "ok"
 
     def stream_response(
         self,
@@ -134,7 +164,7 @@ class CheckedRestInput(RestInput):
 
             async def handle() -> None:
                 handled = await self._handle(on_new_message, incoming, QueueOutputChannel(queue))
-                if not handled:
+                if handled != "ok":
                     await queue.put(TRY_AGAIN)
                 await queue.put(done)
 
@@ -163,3 +193,18 @@ async def _read_body(request: Request) -> bytes:
 
 def error_response(status: int, code: str, detail: str) -> HTTPResponse:
     return response.json({"error": code, "detail": detail}, status=status)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the forwarded one when Sanic trusts the proxy (``SANIC_PROXIES_COUNT``)."""
+    return request.remote_addr or request.ip or "unknown"
+
+
+def rate_limited_response(limits: RateLimiter, code: str = "rate_limited") -> HTTPResponse:
+    """429 with the resident-facing text (``text``) next to the machine-readable error."""
+    body = {
+        "error": code,
+        "detail": f"too many messages; try again in {limits.limits.window} seconds",
+        "text": polite_text(),
+    }
+    return response.json(body, status=429, headers={"Retry-After": str(limits.limits.window)})

@@ -57,6 +57,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from channels import wechat_text, wechat_xml
+from channels.ratelimit import limiter, polite_text
 from channels.wechat_api import CustomerServiceAPI
 from channels.wechat_delivery import Delivery, pseudonym
 from channels.wechat_settings import WeChatSettings
@@ -248,6 +249,10 @@ class WeChatServer:
             logger.info("wechat: duplicate delivery from %s ignored", pseudonym(openid))
             return None
         try:
+            if not await limiter().allow_sender(openid):  # after the claim: a retry is not counted twice
+                reply: str | None = polite_text("wechat")
+                await self.store.put(claim, ANSWERED, DEDUP_TTL)
+                return reply
             text, polite_reply = await self._text_for(message, openid)
             reply = polite_reply if text is None else await self._ask_bot(openid, text, message["MsgType"], arrived)
         except Exception:

@@ -11,6 +11,11 @@
     path is taken relative to the repo root. Give every process writing to one database the same
     directory.
 
+``RETENTION_DAYS``
+    How long consultation texts and transcripts are kept (default 365 days; ``0`` keeps them
+    forever). Older ones are anonymised by :mod:`records.retention` (statistics stay); the staff
+    app's scheduler runs it daily and also clears Rasa's tracker store.
+
 ``LEGAL_SENDER_SALT``
     Secret key for pseudonymising Rasa sender ids in the consultation log (HMAC-SHA256, see
     :mod:`records.privacy`). Set it in production, the same value for every process that writes
@@ -29,6 +34,12 @@ VAR_DIR = REPO_ROOT / "var"
 DB_URL_ENV = "LEGAL_DB_URL"
 SALT_ENV = "LEGAL_SENDER_SALT"
 OUTBOX_ENV = "LEGAL_OUTBOX_DIR"
+
+
+def retention_days() -> float:
+    """``RETENTION_DAYS`` (365); 0 or less keeps everything."""
+    raw = os.environ.get("RETENTION_DAYS", "").strip()
+    return float(raw) if raw else 365.0
 
 
 def var_dir() -> Path:

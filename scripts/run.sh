@@ -4,6 +4,7 @@
 #   RASA_PORT=5005  ACTION_PORT=5055  RASA_HOST=127.0.0.1  RASA_ENDPOINTS=endpoints.yml
 #   RASA_MODEL=models/current.tar.gz  LEGAL_DB_URL (records.config)  KNOWLEDGE_* (knowledge.config)
 #   STAFF_PORT=5080 STAFF_HOST=127.0.0.1 and the other STAFF_* settings (staff/config.py)
+#   RASA_TOKEN (Rasa's HTTP API token; generated into var/rasa_token when unset)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -24,6 +25,10 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 [[ "${RASA_ENDPOINTS:-endpoints.yml}" == *production* ]] && WECHAT_DEFAULT_STORE=redis || WECHAT_DEFAULT_STORE=sqlite
 export WECHAT_STATE_STORE="${WECHAT_STATE_STORE:-$WECHAT_DEFAULT_STORE}"
 mkdir -p var/log
+# Rasa's HTTP API (--enable-api: trackers, takeover) needs a token: RASA_TOKEN, else one generated
+# on first run into var/rasa_token (mode 0600); the staff app reads the same (staff/config.py).
+RASA_TOKEN="$(.venv/bin/python -m staff rasa-token)"
+export RASA_TOKEN
 
 pids=()
 stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -31,7 +36,7 @@ trap stop EXIT INT TERM
 
 .venv/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
-.venv-rasa/bin/rasa run --enable-api -i "$RASA_HOST" --port "$RASA_PORT" \
+.venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" -i "$RASA_HOST" --port "$RASA_PORT" \
     --model "${RASA_MODEL:-models/current.tar.gz}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
     --credentials credentials.yml >var/log/rasa.log 2>&1 &
 pids+=($!)
@@ -45,7 +50,7 @@ pids+=($!)
 
 echo "Starting (logs in var/log/): action server on :$ACTION_PORT, Rasa on $RASA_HOST:$RASA_PORT …"
 for _ in $(seq 1 300); do
-    if curl -sf "http://$RASA_HOST:$RASA_PORT/status" >/dev/null 2>&1 \
+    if curl -sf "http://$RASA_HOST:$RASA_PORT/status?token=$RASA_TOKEN" >/dev/null 2>&1 \
         && curl -sf "http://127.0.0.1:$ACTION_PORT/health" >/dev/null 2>&1 \
         && curl -sf "http://$STAFF_HOST:$STAFF_PORT/login" >/dev/null 2>&1; then
         cat <<MSG

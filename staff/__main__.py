@@ -7,6 +7,8 @@
     python -m staff import FILE.csv|FILE.xlsx [--dry-run]
     python -m staff demo          # on an empty account table: the demo county's accounts
     python -m staff stats --from 2026-01-01 --to 2026-12-31 [--json] [--xlsx F] [--csv DIR] [--pdf F]
+    python -m staff retention     # records and Rasa conversations older than RETENTION_DAYS
+    python -m staff rasa-token    # the token of Rasa's HTTP API (RASA_TOKEN or var/rasa_token)
 
 Without ``--password-stdin`` a password is generated and printed once. Exit status 2 on bad input.
 """
@@ -23,7 +25,7 @@ from pathlib import Path
 from records import bootstrap, list_advisers, list_villages, users
 from records.errors import RecordError
 from staff import importer, passwords, stats_cli
-from staff.config import Settings
+from staff.config import Settings, rasa_api_token
 from staff.sessions import make_store
 
 
@@ -121,6 +123,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retention(_args: argparse.Namespace) -> int:
+    from staff.retention import run_retention
+
+    settings = Settings()
+    done = run_retention(settings)
+    if done.records.cutoff is None:
+        print("retention is off (RETENTION_DAYS <= 0): nothing changed")
+        return 0
+    kept = done.records
+    print(
+        f"before {kept.cutoff:%Y-%m-%d %H:%M} UTC: anonymised {kept.consultations} consultations, "
+        f"{kept.referrals} referrals, {kept.handoffs} handoffs; deleted {kept.notes} notes, "
+        f"{kept.notifications} notifications, {done.tracker_events} tracker events, "
+        f"{done.tracker_conversations} Redis conversations"
+    )
+    return 0
+
+
+def cmd_rasa_token(_args: argparse.Namespace) -> int:
+    # The start scripts pass this to `rasa run --auth-token`; created on first run.
+    print(rasa_api_token(create=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m staff", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,10 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true")
     sub.add_parser("demo", help="create demo accounts on an empty account table")
+    sub.add_parser("retention", help="anonymise records and delete conversations older than RETENTION_DAYS")
+    sub.add_parser("rasa-token", help="print the token of Rasa's HTTP API (created on first run)")
     stats_cli.add_parser(sub)
     args = parser.parse_args(argv)
-    handlers = {"serve": cmd_serve, "user": cmd_user, "import": cmd_import, "demo": cmd_demo}
-    handlers["stats"] = stats_cli.cmd_stats
+    if args.command == "rasa-token":  # needs no database
+        return cmd_rasa_token(args)
+    handlers = {
+        "serve": cmd_serve, "user": cmd_user, "import": cmd_import, "demo": cmd_demo, "retention": cmd_retention,
+        "stats": stats_cli.cmd_stats,
+    }  # fmt: skip
     try:
         bootstrap.init_db()
         return handlers[args.command](args)

@@ -25,10 +25,14 @@
 ``STAFF_TRACKER_REDIS_PREFIX`` with the ``key_prefix`` of the endpoints file (``legal``)
 ``RASA_URL`` / ``RASA_TOKEN``  Rasa's HTTP API: transcripts are read from it when
                                ``RASA_URL`` is set; the operator console's live takeover
-                               always uses it (default ``http://127.0.0.1:5005``); the token,
-                               when set, is sent as ``?token=``
+                               always uses it (default ``http://127.0.0.1:5005``); the token is
+                               ``RASA_TOKEN``, else the one ``scripts/run.sh`` generated on first
+                               run in ``var/rasa_token`` (:func:`rasa_api_token`, the one lookup
+                               for every caller), sent as ``?token=``
 ``STAFF_ASSIST_PRELOAD``       ``1`` (default): load the search engine for the operators'
                                agent assist when the app starts; ``0``: on the first question
+``RETENTION_DAYS``             read by ``records.config``: the scheduler's daily retention
+                               run also deletes Rasa conversations older than this
 ``STAFF_BASE_URL``             the app's public address, used in notification links
 ``STAFF_TIMEZONE``             how pages show times (``Asia/Shanghai``)
 =============================  =========================================================
@@ -37,9 +41,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from records.config import REPO_ROOT
+from records.config import REPO_ROOT, retention_days
 
 
 def _int(name: str, default: int) -> int:
@@ -54,6 +60,31 @@ def _float(name: str, default: float) -> float:
 
 def _str(name: str, default: str = "") -> str:
     return os.environ.get(name, "").strip() or default
+
+
+RASA_TOKEN_FILE = REPO_ROOT / "var" / "rasa_token"
+
+
+def rasa_api_token(create: bool = False, path: Path = RASA_TOKEN_FILE) -> str:
+    """The token of Rasa's HTTP API: ``RASA_TOKEN``, else the generated file ('' if none).
+
+    ``create=True`` (the start scripts) writes a random token to the file (mode 0600) on first
+    run, so that the API is never started without one.
+    """
+    configured = os.environ.get("RASA_TOKEN", "").strip()
+    if configured:
+        return configured
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        if not create:
+            return ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(token + "\n")
+    return token
 
 
 @dataclass(frozen=True)
@@ -86,11 +117,13 @@ class Settings:
     tracker_redis_url: str = field(default_factory=lambda: _str("STAFF_TRACKER_REDIS_URL"))
     tracker_redis_prefix: str = field(default_factory=lambda: _str("STAFF_TRACKER_REDIS_PREFIX", "legal"))
     rasa_url: str = field(default_factory=lambda: _str("RASA_URL"))
-    rasa_token: str = field(default_factory=lambda: _str("RASA_TOKEN"))
+    rasa_token: str = field(default_factory=rasa_api_token)
     assist_preload: bool = field(default_factory=lambda: _str("STAFF_ASSIST_PRELOAD", "1") != "0")
+    retention_days: float = field(default_factory=retention_days)
     base_url: str = field(default_factory=lambda: _str("STAFF_BASE_URL"))
     timezone: str = field(default_factory=lambda: _str("STAFF_TIMEZONE", "Asia/Shanghai"))
 
     @property
     def public_url(self) -> str:
         return self.base_url or f"http://{self.host}:{self.port}"
+

@@ -10,7 +10,9 @@ is set, else a row of ``scheduler_locks``) does, in order:
    ``REFERRAL_RESOLVE_DAYS``, queuing notices to the adviser and the 司法所;
 4. deliver due notifications; a failure is retried with exponential back-off
    (30 s, 1 min, 2 min … at most 1 h apart, 12 attempts) and a sent one is never sent again;
-5. forget expired sessions and failed logins older than the throttling window.
+5. forget expired sessions and failed logins older than the throttling window;
+6. once a day (and on its first tick), retention: anonymise records and delete Rasa
+   conversations older than ``RETENTION_DAYS`` (:mod:`staff.retention`).
 
 Queuing and marking happen in one transaction, so a crash between them repeats nothing. The
 clock is a parameter: tests call :meth:`Scheduler.run_once` with any ``now``.
@@ -35,12 +37,14 @@ from records.referrals import transition
 from staff.auth import WINDOW as LOGIN_WINDOW
 from staff.config import Settings
 from staff.notify import notifiers
+from staff.retention import run_retention
 
 logger = logging.getLogger(__name__)
 LOCK = "staff-scheduler"
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 MAX_ATTEMPTS = 12
+RETENTION_EVERY = timedelta(days=1)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -55,6 +59,7 @@ class Scheduler:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.notifiers = notifiers(settings)
         self._stopping = asyncio.Event()
+        self._retention_at: datetime | None = None  # when this process last ran retention
         self._redis = None
         if settings.redis_url:
             import redis  # only needed when Redis is configured
@@ -99,6 +104,11 @@ class Scheduler:
         done["flagged"] = sum(self._announce(r, "unresolved", now) for r in sla.not_resolved_by(resolve_deadline))
         done["sent"], done["failed"] = self.deliver(now)
         done["purged"] = staff_sessions.purge_expired(now) + users.purge_failures(now - LOGIN_WINDOW)
+        if self._retention_at is None or now - self._retention_at >= RETENTION_EVERY:
+            ran = run_retention(self.settings, now)
+            self._retention_at = now
+            done["anonymised"] = ran.records.consultations + ran.records.referrals + ran.records.handoffs
+            done["transcripts_deleted"] = ran.tracker_events + ran.tracker_conversations
         return done
 
     def _escalate(self, item: ReferralItem, now: datetime) -> bool:

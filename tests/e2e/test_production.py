@@ -1,0 +1,400 @@
+"""Production mode (``scripts/run_prod.sh``) as residents and staff reach it, and its faults.
+
+One stack for the module (see ``benchmarks/prod_stack.py``): nginx in front of 2 Rasa servers, 2 action servers
+and the staff app, with a Redis server and a PostgreSQL connection this module controls. Checked:
+every address is printed and served; Rasa's API needs the token and is not behind nginx; rate limits
+per sender and per address are shared by both Rasa processes; a small fuzz budget gives no 5xx;
+two messages of one resident at once are handled one after the other; and under faults (Redis
+restarted, an action server killed, PostgreSQL cut, a Rasa server killed) residents always get a
+polite answer and every consultation, referral and feedback accepted is stored exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from e2e_stack import MODEL, REPO_ROOT, SENDER_SALT, base_env
+from sqlalchemy import func, select
+from wechat_client import EXAMPLE_APPID, EXAMPLE_TOKEN
+from wechat_fake_api import FakeWeChatAPI
+
+import records
+from benchmarks import fuzz_http
+from benchmarks.prod_stack import TOKEN, ProdStack, own_services, printed_urls, start_prod
+from records.schema import consultations, feedback, referrals
+
+pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.postgres]
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+SENDER_LIMIT = 12
+ADDRESS_LIMIT = 600
+WINDOW_S = 120
+STAFF_USER, STAFF_PASSWORD = "fuzz-admin", "fuzz-admin-password-1"
+FUZZ_BUDGET = int(os.environ.get("PROD_FUZZ_BUDGET", "300"))
+POLITE = ("12348", "稍后", "再试", "再发")
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterator[ProdStack]:
+    if not Path(NGINX).exists():
+        pytest.fail("nginx is not installed: run scripts/ensure_nginx.sh (make test does)")
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}")
+    tmp = tmp_path_factory.mktemp("prod")
+    api = FakeWeChatAPI(EXAMPLE_APPID, "prod-test-secret")
+    with own_services(tmp, postgres_url, "prod_test") as services:
+        env = {
+            **base_env(services.db_url),
+            "RATE_LIMIT_SENDER": str(SENDER_LIMIT),
+            "RATE_LIMIT_ADDRESS": str(ADDRESS_LIMIT),
+            "RATE_LIMIT_WINDOW": str(WINDOW_S),
+            "LEGAL_OUTBOX_DIR": str(tmp / "outbox"),
+            "WECHAT_TOKEN": EXAMPLE_TOKEN,
+            "WECHAT_APPID": EXAMPLE_APPID,
+            "WECHAT_SECRET": "prod-test-secret",
+            "WECHAT_API_BASE": api.start(),
+            "STAFF_SECURE_COOKIES": "0",
+        }
+        add_user = [str(REPO_ROOT / ".venv" / "bin" / "python"), "-m", "staff", "user", "add", "--username", STAFF_USER]
+        add_user += ["--role", "admin", "--password-stdin"]
+        subprocess.run(add_user, cwd=REPO_ROOT, env=env, input=STAFF_PASSWORD.encode(), check=True, capture_output=True)
+        stack = start_prod(tmp, env, services)
+        try:
+            yield stack
+        finally:
+            stack.stop()
+            api.stop()
+
+
+def fresh_window(needed_s: float = 60.0) -> None:
+    """Wait for a new rate-limit window if fewer than ``needed_s`` seconds are left in this one
+    (counters are per fixed window: a test straddling two would see its count restart)."""
+    left = WINDOW_S - time.time() % WINDOW_S
+    if left < needed_s:
+        time.sleep(left + 0.5)
+
+
+def sender() -> str:
+    return f"prod-{uuid.uuid4().hex[:12]}"
+
+
+def post(url: str, who: str, message: str, **headers: str) -> requests.Response:
+    return requests.post(
+        f"{url}/webhooks/rest/webhook", json={"sender": who, "message": message}, headers=headers, timeout=120
+    )
+
+
+def reply_text(response: requests.Response) -> str:
+    """What the resident sees: the bot's texts (200) or the polite text of a refusal."""
+    body = response.json()
+    if isinstance(body, list):
+        return "\n".join(m.get("text") or "" for m in body)
+    return body.get("text") or ""
+
+
+def polite_or_answered(response: requests.Response) -> str:
+    """A resident's answer: a non-empty reply, or a 429/503 with a polite JSON text; never a trace."""
+    assert "Traceback" not in response.text
+    assert response.headers.get("Content-Type", "").startswith("application/json"), response.text[:300]
+    shown = reply_text(response)
+    if response.status_code == 200:
+        assert shown.strip(), "an empty answer"
+    else:
+        assert response.status_code in (429, 503), response.text[:300]
+        assert any(word in shown for word in POLITE), shown
+    return shown
+
+
+def counts(stack: ProdStack, who: str) -> dict[str, int]:
+    """Stored consultations, referrals (phone 13812345678 and this sender's consultations) and feedback."""
+    # Straight to PostgreSQL, not through the proxy the faults cut (the stack's own URL).
+    engine = records.get_engine(stack.db_url.replace(f":{stack.postgres.port}/", ":5432/"))
+    sender_hash = records.hash_sender(who, SENDER_SALT.encode())
+    with engine.connect() as conn:
+        ids = list(conn.execute(select(consultations.c.id).where(consultations.c.sender_hash == sender_hash)).scalars())
+        refs = conn.execute(
+            select(func.count()).select_from(referrals).where(referrals.c.description.contains(who[-12:]))
+        ).scalar_one()
+        clicks = conn.execute(
+            select(func.count()).select_from(feedback).where(feedback.c.consultation_id.in_(ids))
+        ).scalar_one()
+    return {"consultations": len(ids), "referrals": refs, "feedback": clicks}
+
+
+def referral_conversation(url: str, who: str) -> list[requests.Response]:
+    """Question, feedback, then a referral with consent; the description carries the sender's tag."""
+    steps = [
+        "老板拖欠我三个月工资不给，我该怎么办",
+        '/feedback{"helpful": "yes"}',
+        "我想找村里的法律顾问帮忙",
+        "石桥村",
+        "13812345678",
+        f"包工头欠我们工钱两万多，编号{who[-12:]}",
+        "/affirm",
+    ]
+    return [post(url, who, step) for step in steps]
+
+
+# --- the topology ----------------------------------------------------------------------------
+
+
+def test_every_address_is_printed_and_served(prod: ProdStack) -> None:
+    printed = printed_urls(prod)
+    for url in [
+        f"{prod.url}/webhooks/webchat/",
+        f"{prod.url}/webhooks/rest/webhook",
+        f"{prod.url}/healthz",
+        *prod.rasa_urls,
+        *prod.action_urls,
+    ]:
+        assert any(p.startswith(url) for p in printed), (url, printed)
+    assert requests.get(f"{prod.url}/webhooks/webchat/", timeout=30).status_code == 200
+    assert requests.get(f"{prod.url}/login", timeout=30).status_code == 200  # the staff app behind nginx
+    assert requests.get(f"{prod.url}/healthz", timeout=30).json() == {"status": "ok"}
+    answered = post(prod.url, sender(), "你好")
+    assert answered.status_code == 200 and polite_or_answered(answered)
+    for url in prod.action_urls:
+        assert requests.get(f"{url}/health", timeout=30).status_code == 200
+
+
+def test_rasa_api_needs_the_token_and_is_not_behind_nginx(prod: ProdStack) -> None:
+    who = sender()
+    post(prod.url, who, "你好")
+    for rasa in prod.rasa_urls:
+        tracker = f"{rasa}/conversations/{who}/tracker"
+        assert requests.get(tracker, timeout=30).status_code == 401
+        assert requests.get(tracker, params={"token": "wrong"}, timeout=30).status_code == 401
+        assert requests.get(tracker, params={"token": TOKEN}, timeout=30).json()["sender_id"] == who
+    # Through nginx the API does not exist: the staff app answers those paths (404).
+    assert (
+        requests.get(f"{prod.url}/conversations/{who}/tracker", params={"token": TOKEN}, timeout=30).status_code == 404
+    )
+    assert requests.get(f"{prod.url}/status", params={"token": TOKEN}, timeout=30).status_code == 404
+
+
+def test_the_staff_app_reads_transcripts_with_the_token(prod: ProdStack) -> None:
+    from staff.config import Settings
+    from staff.transcript import _events_from_api
+
+    who = sender()
+    post(prod.url, who, "你好")
+    settings = Settings(rasa_url=prod.rasa_urls[1], rasa_token=TOKEN)
+    events = _events_from_api(who, settings)
+    assert events and any(e.get("text") == "你好" for e in events)
+    assert _events_from_api(who, Settings(rasa_url=prod.rasa_urls[1], rasa_token="wrong")) is None
+
+
+# --- security --------------------------------------------------------------------------------
+
+
+def test_sender_limit_is_shared_by_both_rasa_processes(prod: ProdStack) -> None:
+    who = sender()
+    fresh_window()
+    answers = [post(prod.rasa_urls[i % 2], who, "你好") for i in range(SENDER_LIMIT + 1)]
+    assert [a.status_code for a in answers[:SENDER_LIMIT]] == [200] * SENDER_LIMIT
+    limited = answers[-1]
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "120"
+    assert "12348" in polite_or_answered(limited)
+    assert post(prod.url, sender(), "你好").status_code == 200  # others are not affected
+
+
+def test_address_limit_uses_the_forwarded_address(prod: ProdStack) -> None:
+    address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"
+    fresh_window()
+    statuses = [
+        requests.post(
+            f"{prod.rasa_urls[i % 2]}/webhooks/rest/webhook",
+            data=b"{",
+            timeout=30,
+            headers={"X-Forwarded-For": address},
+        ).status_code
+        for i in range(ADDRESS_LIMIT + 1)
+    ]
+    assert statuses[:ADDRESS_LIMIT] == [400] * ADDRESS_LIMIT  # refused input still counts
+    assert statuses[-1] == 429
+    assert (
+        requests.post(
+            f"{prod.rasa_urls[0]}/webhooks/rest/webhook",
+            data=b"{",
+            timeout=30,
+            headers={"X-Forwarded-For": "10.255.0.1"},
+        ).status_code
+        == 400
+    )
+
+
+def test_oversized_bodies_get_json_413(prod: ProdStack) -> None:
+    for size in (70_000, 400_000):  # refused by Rasa's channel, then by nginx
+        body = b'{"sender": "x", "message": "' + b"a" * size + b'"}'
+        answer = requests.post(f"{prod.url}/webhooks/rest/webhook", data=body, timeout=30)
+        assert answer.status_code == 413 and answer.json()["error"] == "body_too_large"
+
+
+def test_fuzzing_every_endpoint_gives_no_server_error(prod: ProdStack) -> None:
+    target = fuzz_http.Target(prod.url, prod.url, EXAMPLE_TOKEN, STAFF_USER, STAFF_PASSWORD)
+    summary = fuzz_http.run(target, FUZZ_BUDGET, seed=int(time.time()) % 10_000, workers=4)
+    assert summary["staff_logged_in"]
+    assert set(summary["statuses"]) == {"resident", "wechat", "staff"}
+    if summary["server_errors"] or summary["connection_errors"] or summary["tracebacks"]:
+        pytest.fail(json.dumps(summary, ensure_ascii=False, indent=1) + "\n" + prod.logs())
+
+
+# --- ordering --------------------------------------------------------------------------------
+
+
+def test_two_messages_of_one_resident_at_once_are_handled_one_after_the_other(prod: ProdStack) -> None:
+    who = sender()
+    post(prod.url, who, "你好")
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(post, prod.rasa_urls[0], who, "老板拖欠我三个月工资不给，我该怎么办")
+        time.sleep(0.05)
+        second = pool.submit(post, prod.rasa_urls[1], who, "邻居家的树倒了砸坏了我的车")
+        answers = [first.result(), second.result()]
+    assert [a.status_code for a in answers] == [200, 200]
+    tracker = requests.get(
+        f"{prod.rasa_urls[0]}/conversations/{who}/tracker", params={"token": TOKEN}, timeout=30
+    ).json()
+    kinds = [
+        (e["event"], e.get("text") or e.get("name")) for e in tracker["events"] if e["event"] in ("user", "action")
+    ]
+    users = [i for i, (kind, _) in enumerate(kinds) if kind == "user"]
+    assert len(users) == 3
+    # Each message is answered completely (back to action_listen) before the next one is read.
+    for start, end in zip(users, users[1:]):
+        assert ("action", "action_listen") in kinds[start + 1 : end], kinds
+    assert {kinds[users[1]][1], kinds[users[2]][1]} == {
+        "老板拖欠我三个月工资不给，我该怎么办",
+        "邻居家的树倒了砸坏了我的车",
+    }
+
+
+# --- faults (order matters: each leaves the stack working) -----------------------------------
+
+
+def test_redis_restarted_mid_conversation(prod: ProdStack) -> None:
+    who = sender()
+    first_half = [
+        post(prod.url, who, m) for m in ("老板拖欠我三个月工资不给，我该怎么办", "我想找村里的法律顾问帮忙", "石桥村")
+    ]
+    prod.redis.restart(down_seconds=3)
+    during = [post(prod.url, who, "13812345678")]
+    rest = [post(prod.url, who, m) for m in (f"包工头欠我们工钱两万多，编号{who[-12:]}", "/affirm")]
+    for answer in first_half + during + rest:
+        polite_or_answered(answer)
+    if during[0].status_code != 200:  # told to send it again: the resident does
+        polite_or_answered(post(prod.url, who, "13812345678"))
+        rest = [post(prod.url, who, m) for m in (f"包工头欠我们工钱两万多，编号{who[-12:]}", "/affirm")]
+    assert "登记编号" in reply_text(rest[-1]), reply_text(rest[-1])
+    assert counts(prod, who)["referrals"] == 1
+
+
+def test_action_server_killed_and_restarted(prod: ProdStack) -> None:
+    old = prod.kill("actions-0")
+    who = sender()
+    answers = referral_conversation(prod.url, who)
+    for answer in answers:
+        polite_or_answered(answer)
+    assert all(a.status_code == 200 for a in answers), [a.text[:200] for a in answers]
+    assert "登记编号" in reply_text(answers[-1])
+    stored = counts(prod, who)
+    assert stored == {"consultations": stored["consultations"], "referrals": 1, "feedback": 1}
+    assert stored["consultations"] >= 1
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # the supervisor starts it again
+        try:
+            if prod.pid("actions-0") != old and requests.get(f"{prod.action_urls[0]}/health", timeout=5).ok:
+                break
+        except (OSError, ValueError, requests.RequestException):
+            pass
+        time.sleep(2)
+    else:
+        pytest.fail("actions-0 was not restarted\n" + prod.logs())
+
+
+def test_postgres_unreachable_then_back_stores_everything_once(prod: ProdStack) -> None:
+    who = sender()
+    prod.postgres.cut()
+    try:
+        answers = referral_conversation(prod.url, who)
+        for answer in answers:
+            polite_or_answered(answer)
+        assert "登记编号" in reply_text(answers[-1]) or "12348" in reply_text(answers[-1])
+    finally:
+        prod.postgres.restore()
+    # The outbox is replayed every 30 s by each action server.
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline:
+        stored = counts(prod, who)
+        if stored["referrals"] and stored["feedback"]:
+            break
+        time.sleep(5)
+    time.sleep(35)  # one more replay round from every process: nothing may be stored twice
+    stored = counts(prod, who)
+    assert stored["referrals"] == 1 and stored["feedback"] == 1 and stored["consultations"] >= 1, stored
+
+
+def test_a_rasa_server_killed_behind_nginx(prod: ProdStack) -> None:
+    who = sender()
+    assert post(prod.url, who, "你好").status_code == 200
+    with ThreadPoolExecutor(4) as pool:
+        inflight = [pool.submit(post, prod.url, sender(), "老板拖欠我三个月工资不给，我该怎么办") for _ in range(4)]
+        time.sleep(0.2)
+        prod.kill("rasa-0")
+        answers = [f.result() for f in inflight]
+    for answer in answers:
+        polite_or_answered(answer)  # answered, or a polite 503 for the one that died with it
+    # Afterwards every message goes to the other server.
+    for step in ("老板拖欠我三个月工资不给，我该怎么办", '/feedback{"helpful": "no"}'):
+        answer = post(prod.url, who, step)
+        assert answer.status_code == 200 and polite_or_answered(answer)
+
+
+def test_retention_clears_conversations_in_redis_and_anonymises_records(prod: ProdStack) -> None:
+    who = sender()
+    assert post(prod.url, who, "老板拖欠我三个月工资不给，我该怎么办").status_code == 200
+    time.sleep(3)
+    env = {
+        **prod.env,
+        "RETENTION_DAYS": str(2 / 86_400),  # two seconds
+        "STAFF_TRACKER_REDIS_URL": f"redis://127.0.0.1:{prod.redis.port}/0",
+    }
+    python = str(REPO_ROOT / ".venv" / "bin" / "python")
+    done = subprocess.run(
+        [python, "-m", "staff", "retention"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert " 0 Redis conversations" not in done.stdout, done.stdout
+    tracker = requests.get(
+        f"{prod.rasa_urls[1]}/conversations/{who}/tracker", params={"token": TOKEN}, timeout=30
+    ).json()
+    assert not [e for e in tracker["events"] if e["event"] == "user"]
+    sender_hash = records.hash_sender(who, SENDER_SALT.encode())
+    with records.get_engine(prod.db_url).connect() as conn:
+        assert not conn.execute(select(consultations.c.id).where(consultations.c.sender_hash == sender_hash)).first()
+        assert conn.execute(
+            select(func.count()).select_from(consultations).where(consultations.c.question == "")
+        ).scalar_one()
+
+
+def test_graceful_shutdown_stops_everything(prod: ProdStack) -> None:
+    pids = [prod.pid(name) for name in ("actions-0", "actions-1", "rasa-1", "staff")]
+    with ThreadPoolExecutor(2) as pool:
+        inflight = [pool.submit(post, prod.url, sender(), "老板拖欠我三个月工资不给，我该怎么办") for _ in range(2)]
+        time.sleep(0.3)
+        assert prod.stop() is not None
+        answers = [f.result() for f in inflight]
+    # Messages being handled when the stop came were answered in full.
+    assert [a.status_code for a in answers] == [200, 200], [a.text[:200] for a in answers]
+    assert all(reply_text(a) for a in answers)
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+    assert "stopping" in prod.output.read_text()
