@@ -108,6 +108,11 @@ def build_index(
     started = time.perf_counter()
     articles, faq = content.articles, content.faq
     hashes = [a.content_hash for a in articles]
+    if _unchanged(index_dir, content, hashes, fingerprint):
+        # Nothing to embed or rewrite: the no-op rebuild at national size is the corpus load and these checks.
+        seconds = round(time.perf_counter() - started, 2)
+        _say(progress, f"index in {index_dir} is up to date ({seconds} s)")
+        return BuildReport(len(articles), 0, len(articles), content.withheld, len(faq), seconds)
     old = _previous_vectors(index_dir, fingerprint)
     missing = [i for i, h in enumerate(hashes) if h not in old]
     stored_faq = _stored_faq_vectors(index_dir, fingerprint, faq)
@@ -156,6 +161,26 @@ def build_from_settings(settings, progress: bool = True) -> BuildReport:
     if fingerprint is None:
         raise FileNotFoundError(f"no ONNX export in {settings.model_dir}: run `python -m knowledge build`")
     return build_index(content, lambda: settings.encoder(build=True), fingerprint, settings.index_dir, progress)
+
+
+def _unchanged(index_dir: Path, content: Searchable, hashes: list[str], fingerprint: str) -> bool:
+    """True when the folder holds exactly this content's index, every file matching its checksum."""
+    manifest = read_manifest(index_dir)
+    if not manifest or manifest.get("encoder_fingerprint") != fingerprint:
+        return False
+    stored = manifest.get("articles") or []
+    if [(e["id"], e["hash"]) for e in stored] != [(a.id, h) for a, h in zip(content.articles, hashes)]:
+        return False
+    if manifest.get("faq") != [e.id for e in content.faq] or manifest.get("faq_hash") != _faq_hash(content.faq):
+        return False
+    lexical = manifest.get("lexical") or {}
+    index_dir = Path(index_dir)
+    lexical_ok = lexical.get("checksum") == _lexical_checksum(index_dir / LEXICAL_DIR)
+    if lexical.get("key") != lexical_key(hashes) or not lexical_ok:
+        return False
+    return all((index_dir / f"{name}.npy").exists()
+               and file_sha256(index_dir / f"{name}.npy")[:16] == manifest.get("checksums", {}).get(name)
+               for name in ("articles", "faq"))
 
 
 def _stored_faq_vectors(index_dir: Path, fingerprint: str, faq: list[FaqEntry]) -> np.ndarray | None:

@@ -55,6 +55,21 @@ def test_changed_articles_rewrite_the_bm25_arrays_and_a_damaged_store_falls_back
     assert engine.search("考勤打卡", 1)[0].id == "劳动合同法-4"
 
 
+def test_a_no_op_rebuild_rewrites_nothing_and_a_damaged_file_is_rewritten(small_settings):
+    write_small_corpus(small_settings.laws_dir)
+    build_from_settings(small_settings, progress=False)
+    files = sorted(p for p in small_settings.index_dir.rglob("*") if p.is_file())
+    written = {p: p.stat().st_mtime_ns for p in files}
+    report = build_from_settings(small_settings, progress=False)
+    assert (report.embedded, report.reused) == (0, 12)
+    assert {p: p.stat().st_mtime_ns for p in files} == written
+
+    (small_settings.index_dir / "faq.npy").write_bytes(b"damaged")
+    report = build_from_settings(small_settings, progress=False)
+    assert report.faq_entries == 4
+    assert open_engine(small_settings, auto_build=False).search("试用期", 1)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_dense_index_kind_finds_the_exact_neighbours_and_reads_back_cosines(engine, kind):
     vectors = np.load(engine_index_dir() / "articles.npy")
