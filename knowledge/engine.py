@@ -34,7 +34,14 @@ from knowledge.corpus import Article, passage_text
 from knowledge.dense import DenseIndex, top_n
 from knowledge.encoders import Encoder
 from knowledge.faq import FaqEntry
-from knowledge.index import IndexOutOfDate, build_from_settings, is_current, load_vectors, read_manifest
+from knowledge.index import (
+    IndexOutOfDate,
+    build_from_settings,
+    is_current,
+    load_lexical,
+    load_vectors,
+    read_manifest,
+)
 from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.normalize import normalize, normalize_query
 
@@ -130,7 +137,7 @@ class SearchEngine:
         self,
         articles: list[Article],
         vectors: np.ndarray,
-        tokens: list[list[str]],
+        tokens: list[list[str]] | LexicalIndex,
         faq: list[FaqEntry],
         faq_vectors: np.ndarray,
         encoder: Encoder,
@@ -145,7 +152,8 @@ class SearchEngine:
         self.weights = weights or Weights()
         self.faq = faq
         self._dense = DenseIndex(vectors, dense_index)
-        self._lexical = LexicalIndex(tokens)
+        # A LexicalIndex is the BM25 store of the index folder (memory-mapped); token lists are indexed here.
+        self._lexical = tokens if isinstance(tokens, LexicalIndex) else LexicalIndex(tokens)
         # A corpus none of whose articles an FAQ answer cites has no FAQ vectors: keep the (0, dim) shape.
         dim = np.asarray(vectors).shape[-1] if len(vectors) else -1
         self._faq_vectors = np.ascontiguousarray(faq_vectors, dtype=np.float32).reshape(len(faq), dim)
@@ -273,10 +281,13 @@ def engine_from_index(
     faq_vectors = load_vectors(index_dir, "faq", manifest) if manifest else None
     if vectors is None or faq_vectors is None or manifest.get("encoder_fingerprint") != encoder.fingerprint:
         raise IndexOutOfDate(f"index files in {index_dir} do not match the manifest or the encoder: rebuild it")
-    cached = json.loads((index_dir / "tokens.json").read_text(encoding="utf-8"))
-    tokens = [cached.get(a.content_hash) or tokenize(passage_text(a)) for a in content.articles]
-    del cached
-    return SearchEngine(content.articles, vectors, tokens, content.faq, faq_vectors, encoder, weights, dense_index)
+    hashes = [a.content_hash for a in content.articles]
+    lexical = load_lexical(index_dir, manifest, hashes)
+    if lexical is None:  # an index of an older build: tokens only
+        cached = json.loads((index_dir / "tokens.json").read_text(encoding="utf-8"))
+        lexical = LexicalIndex([cached.get(h) or tokenize(passage_text(a)) for a, h in zip(content.articles, hashes)])
+        del cached
+    return SearchEngine(content.articles, vectors, lexical, content.faq, faq_vectors, encoder, weights, dense_index)
 
 
 @functools.lru_cache(maxsize=1)

@@ -69,6 +69,11 @@ def tuned_model_dir(
     return TUNED_MODELS_DIR / training_key(base_dir, pairs_file, config)
 
 
+def is_trained(model_dir: Path) -> bool:
+    """True when a training key's folder is complete (written to a temporary folder, then renamed)."""
+    return (Path(model_dir) / SUMMARY).exists()
+
+
 def finetune(
     base_dir: Path,
     articles: list[Article],
@@ -83,7 +88,7 @@ def finetune(
     ``miner`` encodes the corpus to pick hard negatives (the base model's ONNX export: fast, small).
     """
     out_dir = tuned_model_dir(base_dir, pairs_file, config)
-    if (out_dir / SUMMARY).exists():
+    if is_trained(out_dir):
         return out_dir
     import torch
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss

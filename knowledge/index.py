@@ -5,7 +5,8 @@ Layout of ``KNOWLEDGE_INDEX_DIR``::
     manifest.json   encoder fingerprint, corpus hash, article ids and content hashes, FAQ ids, checksums
     articles.npy    one L2-normalised embedding per searchable article, in manifest order
     faq.npy         one embedding per FAQ question, in manifest order
-    tokens.json     BM25 tokens per article content hash
+    tokens.json     BM25 tokens per article content hash (reused by rebuilds)
+    lexical/        the BM25 weights as arrays (bm25s format), memory-mapped by the search process
 
 What is indexed is decided by :func:`knowledge.content.searchable`, as for loading. A rebuild embeds
 only articles whose passage text is new (keyed by content hash) and reuses the rest, as long as the
@@ -29,9 +30,10 @@ from knowledge.content import Searchable, searchable
 from knowledge.corpus import corpus_hash, passage_text
 from knowledge.encoders import Encoder
 from knowledge.faq import FaqEntry
-from knowledge.lexical import tokenize
+from knowledge.lexical import ARRAY_FILES, LexicalIndex, tokenize
 
 MANIFEST = "manifest.json"
+LEXICAL_DIR = "lexical"
 VOLATILE_FILES = {"conversion.json", "training.json", "README.md"}  # manifests with timings
 
 
@@ -106,6 +108,11 @@ def build_index(
     started = time.perf_counter()
     articles, faq = content.articles, content.faq
     hashes = [a.content_hash for a in articles]
+    if _unchanged(index_dir, content, hashes, fingerprint):
+        # Nothing to embed or rewrite: the no-op rebuild at national size is the corpus load and these checks.
+        seconds = round(time.perf_counter() - started, 2)
+        _say(progress, f"index in {index_dir} is up to date ({seconds} s)")
+        return BuildReport(len(articles), 0, len(articles), content.withheld, len(faq), seconds)
     old = _previous_vectors(index_dir, fingerprint)
     missing = [i for i, h in enumerate(hashes) if h not in old]
     stored_faq = _stored_faq_vectors(index_dir, fingerprint, faq)
@@ -156,6 +163,26 @@ def build_from_settings(settings, progress: bool = True) -> BuildReport:
     return build_index(content, lambda: settings.encoder(build=True), fingerprint, settings.index_dir, progress)
 
 
+def _unchanged(index_dir: Path, content: Searchable, hashes: list[str], fingerprint: str) -> bool:
+    """True when the folder holds exactly this content's index, every file matching its checksum."""
+    manifest = read_manifest(index_dir)
+    if not manifest or manifest.get("encoder_fingerprint") != fingerprint:
+        return False
+    stored = manifest.get("articles") or []
+    if [(e["id"], e["hash"]) for e in stored] != [(a.id, h) for a, h in zip(content.articles, hashes)]:
+        return False
+    if manifest.get("faq") != [e.id for e in content.faq] or manifest.get("faq_hash") != _faq_hash(content.faq):
+        return False
+    lexical = manifest.get("lexical") or {}
+    index_dir = Path(index_dir)
+    lexical_ok = lexical.get("checksum") == _lexical_checksum(index_dir / LEXICAL_DIR)
+    if lexical.get("key") != lexical_key(hashes) or not lexical_ok:
+        return False
+    return all((index_dir / f"{name}.npy").exists()
+               and file_sha256(index_dir / f"{name}.npy")[:16] == manifest.get("checksums", {}).get(name)
+               for name in ("articles", "faq"))
+
+
 def _stored_faq_vectors(index_dir: Path, fingerprint: str, faq: list[FaqEntry]) -> np.ndarray | None:
     """FAQ question embeddings of the last build, when the encoder and the questions are unchanged."""
     manifest = read_manifest(index_dir)
@@ -191,11 +218,44 @@ def load_vectors(index_dir: Path, name: str, manifest: dict) -> np.ndarray | Non
     return np.load(path)
 
 
+def lexical_key(hashes: list[str]) -> str:
+    """Identifies the BM25 arrays of exactly these articles in this order."""
+    return hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:16]
+
+
+def _lexical_checksum(folder: Path) -> str | None:
+    if not all((folder / name).exists() for name in (*ARRAY_FILES, "vocab.index.json")):
+        return None
+    return hashlib.sha256("".join(file_sha256(folder / n) for n in (*ARRAY_FILES, "vocab.index.json")).encode()
+                          ).hexdigest()[:16]
+
+
+def load_lexical(index_dir: Path, manifest: dict, hashes: list[str]) -> LexicalIndex | None:
+    """The stored BM25 arrays (memory-mapped) when they are of these articles; None: tokenize instead."""
+    stored = manifest.get("lexical") or {}
+    folder = Path(index_dir) / LEXICAL_DIR
+    if stored.get("key") != lexical_key(hashes) or stored.get("checksum") != _lexical_checksum(folder):
+        return None
+    return LexicalIndex.load(folder, mmap=True)
+
+
+def _write_lexical(index_dir: Path, hashes: list[str], tokens: dict[str, list[str]]) -> dict:
+    """Write the BM25 arrays unless the last build wrote them for the same articles."""
+    key, folder = lexical_key(hashes), index_dir / LEXICAL_DIR
+    stored = (read_manifest(index_dir) or {}).get("lexical") or {}
+    checksum = _lexical_checksum(folder)
+    if stored.get("key") == key and stored.get("checksum") == checksum:
+        return stored
+    LexicalIndex([tokens[h] for h in hashes]).save(folder)
+    return {"key": key, "checksum": _lexical_checksum(folder)}
+
+
 def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens, fingerprint) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     np.save(index_dir / "articles.npy", vectors)
     np.save(index_dir / "faq.npy", np.asarray(faq_vectors, dtype=np.float32))
     (index_dir / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    lexical = _write_lexical(index_dir, hashes, tokens)
     manifest = {
         "encoder_fingerprint": fingerprint,
         "corpus_hash": corpus_hash(content.articles),
@@ -205,6 +265,7 @@ def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens,
         "faq_hash": _faq_hash(content.faq),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "checksums": {name: file_sha256(index_dir / f"{name}.npy")[:16] for name in ("articles", "faq")},
+        "lexical": lexical,
     }
     # Written last, with checksums: after a crash mid-build the old manifest no longer matches its files.
     (index_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

