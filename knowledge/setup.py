@@ -44,8 +44,12 @@ def prepare(settings: Settings, progress: bool = True) -> dict:
         if not is_exported(settings.base_model_dir):
             in_child("export", settings.base_model_dir)
         if finetune_enabled():
-            from knowledge.finetune import is_trained
+            from knowledge.finetune import is_trained, tuned_model_dir
 
+            # The training key hashes the base model, which steps 1–2 may just have written: the
+            # folder named before they ran (an empty base folder on a fresh clone) is not the one
+            # fine-tuning writes, nor the one the search process will read.
+            settings = replace(settings, model_dir=tuned_model_dir(settings.base_model_dir))
             _stage(progress, "3/5 fine-tuning (once per training key, a few minutes)")
             if not is_trained(settings.model_dir):
                 in_child("finetune")
