@@ -232,8 +232,18 @@ def test_a_silent_operator_hands_the_resident_back_to_the_bot(
     tick(wrote + timedelta(minutes=4))
     assert status() == "taken" and assistant.tracker(sender)["paused"]
 
-    # Five minutes after the first unanswered message the bot takes the resident back, once.
+    # Five minutes after the first unanswered message the bot takes the resident back, once, and
+    # the operator's console hears of it on its event stream.
+    stream = lin.request("GET", "/api/operator/events", stream=True)
+    feed = _events(stream)
+    kind, first = next(feed)
+    assert kind == "queue" and handoff["id"] in [h["id"] for h in first]
     tick(wrote + timedelta(minutes=5, seconds=5))
+    try:
+        _, after = next(e for e in feed if e[0] == "queue")
+        assert handoff["id"] not in [h["id"] for h in after]
+    finally:
+        stream.close()
     assert status() == "closed" and not assistant.tracker(sender)["paused"]
     tick(wrote + timedelta(minutes=10))
     idle = [e for e in bot_events(assistant, sender) if e["metadata"].get("kind") == "operator_idle"]
