@@ -14,7 +14,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -193,13 +193,8 @@ def test_close_with_an_outcome_is_logged_as_a_handoff_consultation(assistant: St
     assert handoff["id"] not in [h["id"] for h in queue(lin)]
 
 
-def test_a_silent_operator_hands_the_resident_back_to_the_bot(
-    assistant: Stack,  # noqa: F811
-    staff_app: StaffServer,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The staff app's scheduler with a controlled clock against the real Rasa (HANDOFF_IDLE_MINUTES 5)."""
-    monkeypatch.setenv("LEGAL_DB_URL", assistant.db_url)
+def idle_clock(assistant: Stack) -> Callable[[datetime], int]:  # noqa: F811
+    """One tick of the staff app's scheduler at a given time (needs ``LEGAL_DB_URL`` set)."""
     tracker_db = f"sqlite:///{assistant.log_dir / 'tracker.db'}"
     settings = Settings(rasa_url=assistant.base_url, rasa_token="", tracker_db_url=tracker_db, redis_url="")
     scheduler = Scheduler(settings)  # the lease in the database, as the app under test holds it
@@ -211,6 +206,17 @@ def test_a_silent_operator_hands_the_resident_back_to_the_bot(
         finally:
             scheduler.release()  # the app's own scheduler carries on at the real time
 
+    return tick
+
+
+def test_a_silent_operator_hands_the_resident_back_to_the_bot(
+    assistant: Stack,  # noqa: F811
+    staff_app: StaffServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The staff app's scheduler with a controlled clock against the real Rasa (HANDOFF_IDLE_MINUTES 5)."""
+    monkeypatch.setenv("LEGAL_DB_URL", assistant.db_url)
+    tick = idle_clock(assistant)
     sender = new_sender()
     assistant.send(sender, "转人工")
     lin = login(staff_app, "lin")
@@ -442,8 +448,13 @@ def resident_says(driver: WebDriver, text: str) -> None:
 
 @pytest.mark.browser
 def test_two_windows_resident_and_operator(
-    assistant: Stack, staff_app: StaffServer, phone: WebDriver, desk: WebDriver  # noqa: F811
+    assistant: Stack,  # noqa: F811
+    staff_app: StaffServer,
+    phone: WebDriver,
+    desk: WebDriver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("LEGAL_DB_URL", assistant.db_url)  # for the scheduler's tick at the end
     phone.get(assistant.webchat_url)
     phone.delete_all_cookies()
     phone.execute_script("window.localStorage.clear();")
@@ -499,4 +510,21 @@ def test_two_windows_resident_and_operator(
     cards = answer.find_elements(By.CSS_SELECTOR, "blockquote.article .cite")
     assert cards and all(c.text in CORPUS_CITATIONS for c in cards), answer.text
     shot(phone, "resident-bot-again")
+
+    # Again, but the operator goes silent: the scheduler (a controlled clock) hands the resident back
+    # and the console says why.
+    resident_says(phone, "转人工")
+    WebDriverWait(phone, WAIT).until(lambda d: "转接人工" in chat_texts(d).rpartition("工作人员gao")[2])
+    handoff = records.open_handoff_for(sender, engine=records.get_engine(assistant.db_url))
+    take = f"#queue .card.q[data-id='{handoff.id}'] .take"
+    WebDriverWait(desk, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, take))
+    desk.find_element(By.CSS_SELECTOR, take).click()
+    WebDriverWait(desk, WAIT).until(lambda d: d.find_element(By.ID, "chat").is_displayed())
+    resident_says(phone, "您好，有人吗")
+    WebDriverWait(desk, WAIT).until(lambda d: "有人吗" in d.find_element(By.ID, "chat-log").text)
+    assert idle_clock(assistant)(datetime.now(UTC) + timedelta(minutes=6)) == 1
+    WebDriverWait(phone, WAIT).until(lambda d: "工作人员暂时没有回复" in chat_texts(d))
+    WebDriverWait(desk, WAIT).until(lambda d: not d.find_element(By.ID, "chat").is_displayed())
+    assert "久等未获回复" in desk.find_element(By.ID, "toast").get_attribute("textContent")
+    shot(desk, "handed-back-idle")
     assert phone.get_log("browser") == [] and desk.get_log("browser") == []
