@@ -13,6 +13,9 @@
 ``REFERRAL_ACCEPT_HOURS``      escalate a referral not accepted within this time (24)
 ``REFERRAL_RESOLVE_DAYS``      flag a referral not resolved within this time (7)
 ``STAFF_TICK_SECONDS``         how often the scheduler runs (30)
+``HANDOFF_IDLE_MINUTES``       a resident who wrote in a taken conversation and got no answer
+                               from the operator within this time is told so once and the bot
+                               answers again (5; :mod:`staff.handoff_idle`)
 ``STAFF_NOTIFY``               notifier channels: ``inapp,log`` (default), plus ``email``
                                and ``webhook``
 ``SMTP_HOST`` / ``SMTP_PORT``  mail relay for ``email`` (``127.0.0.1`` / ``25``);
@@ -100,6 +103,7 @@ class Settings:
     accept_hours: float = field(default_factory=lambda: _float("REFERRAL_ACCEPT_HOURS", 24))
     resolve_days: float = field(default_factory=lambda: _float("REFERRAL_RESOLVE_DAYS", 7))
     tick_seconds: float = field(default_factory=lambda: _float("STAFF_TICK_SECONDS", 30))
+    handoff_idle_minutes: float = field(default_factory=lambda: _float("HANDOFF_IDLE_MINUTES", 5))
     notify: tuple[str, ...] = field(
         default_factory=lambda: tuple(c.strip() for c in _str("STAFF_NOTIFY", "inapp,log").split(",") if c.strip())
     )

@@ -11,7 +11,9 @@ is set, else a row of ``scheduler_locks``) does, in order:
 4. deliver due notifications; a failure is retried with exponential back-off
    (30 s, 1 min, 2 min … at most 1 h apart, 12 attempts) and a sent one is never sent again;
 5. forget expired sessions and failed logins older than the throttling window;
-6. once a day (and on its first tick), retention: anonymise records and delete Rasa
+6. hand back to the bot the taken 转人工 conversations whose resident got no answer from the
+   operator within ``HANDOFF_IDLE_MINUTES`` (:mod:`staff.handoff_idle`);
+7. once a day (and on its first tick), retention: anonymise records and delete Rasa
    conversations older than ``RETENTION_DAYS`` (:mod:`staff.retention`).
 
 Queuing and marking happen in one transaction, so a crash between them repeats nothing. The
@@ -36,6 +38,7 @@ from records.referral_scope import ReferralItem
 from records.referrals import transition
 from staff.auth import WINDOW as LOGIN_WINDOW
 from staff.config import Settings
+from staff.handoff_idle import hand_back_idle
 from staff.notify import notifiers
 from staff.retention import run_retention
 
@@ -104,6 +107,7 @@ class Scheduler:
         done["flagged"] = sum(self._announce(r, "unresolved", now) for r in sla.not_resolved_by(resolve_deadline))
         done["sent"], done["failed"] = self.deliver(now)
         done["purged"] = staff_sessions.purge_expired(now) + users.purge_failures(now - LOGIN_WINDOW)
+        done["handed_back"] = hand_back_idle(self.settings, now)
         if self._retention_at is None or now - self._retention_at >= RETENTION_EVERY:
             ran = run_retention(self.settings, now)
             self._retention_at = now

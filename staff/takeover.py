@@ -8,7 +8,8 @@ tracker, changed through :mod:`staff.rasa_api`:
   stops answering) and the resident is told that the named operator joined;
 - **messages**: the operator's words are appended as bot messages marked with the operator's name,
   delivered on the resident's own channel, so the transcript is complete;
-- **release**: the bot resumes (``resume`` and the waiting slots cleared) and says so;
+- **release**: the bot resumes (``resume`` and the waiting slots cleared) and says so; the
+  scheduler does the same when the operator leaves the resident unanswered (:mod:`staff.handoff_idle`);
 - **close**: as release, and the conversation is logged as a consultation with outcome ``handoff``
   and the operator's outcome.
 
@@ -143,12 +144,16 @@ async def send(user: StaffUser, handoff_id: str, text: object, settings: Setting
     return {"by": "operator", "name": user.username, "text": event["text"]}
 
 
+def back_to_bot_events(tracker: dict[str, Any], response: str, kind: str) -> list[dict[str, Any]]:
+    """The events that hand a conversation back to the bot, telling the resident ``response``."""
+    said = response_text(response, latest_channel(tracker))
+    return [RESUME, *(slot(n, v) for n, v in WAITING_SLOTS), pushed(said, kind=kind)]
+
+
 async def _back_to_bot(settings: Settings, handoff: Handoff) -> None:
     api = RasaAPI(settings)
     tracker = await _tracker(api, handoff.sender_id)
-    ended = response_text("utter_handoff_ended", latest_channel(tracker))
-    events = [RESUME, *(slot(n, v) for n, v in WAITING_SLOTS), pushed(ended, kind="released")]
-    await _append(api, handoff.sender_id, events)
+    await _append(api, handoff.sender_id, back_to_bot_events(tracker, "utter_handoff_ended", "released"))
 
 
 async def release(user: StaffUser, handoff_id: str, settings: Settings) -> dict[str, Any]:

@@ -11,6 +11,7 @@
   var isAdmin = root.getAttribute("data-admin") === "1";
   var $ = function (id) { return document.getElementById(id); };
   var current = null;      // the handoff this operator is talking in
+  var ending = null;       // the handoff this window is releasing or closing right now
   var lastAnswer = null;   // the latest assist answer (for the Q&A entry form)
   var lastCall = null;     // the latest logged call
 
@@ -259,7 +260,11 @@
     });
     $("queue-count").textContent = String(waiting);
     if (current && !queue.some(function (h) { return h.id === current.id && h.status === "taken"; })) {
+      // Not ended here: the scheduler handed it back because the resident waited too long for an
+      // answer (HANDOFF_IDLE_MINUTES), or this operator ended it in another window.
+      var handedBack = current.id !== ending;
       closeChat();
+      if (handedBack) { toast("居民久等未获回复，对话已自动交还智能助手"); }
     }
   }
 
@@ -306,6 +311,7 @@
 
   function endChat(path, body) {
     if (!current) { return; }
+    ending = current.id;
     api("POST", "/api/handoffs/" + current.id + "/" + path, body).then(function () {
       closeChat();
       refreshQueue();

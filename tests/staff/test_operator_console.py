@@ -14,7 +14,8 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,10 @@ from staff_harness import PASSWORD, Client, StaffServer, login, stop
 import records
 from knowledge.config import REPO_ROOT as KNOWLEDGE_ROOT
 from knowledge.corpus import load_corpus
+from records.handoffs import get_handoff
 from records.schema import consultations, hotline_calls, notifications
+from staff.config import Settings
+from staff.scheduler import Scheduler
 
 E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"
 sys.path.insert(0, str(E2E_DIR))
@@ -187,6 +191,78 @@ def test_close_with_an_outcome_is_logged_as_a_handoff_consultation(assistant: St
     assert not assistant.tracker(sender)["paused"]
     assert "人工服务已经结束" in bot_events(assistant, sender)[-1]["text"]
     assert handoff["id"] not in [h["id"] for h in queue(lin)]
+
+
+def idle_clock(assistant: Stack) -> Callable[[datetime], int]:  # noqa: F811
+    """One tick of the staff app's scheduler at a given time (needs ``LEGAL_DB_URL`` set)."""
+    tracker_db = f"sqlite:///{assistant.log_dir / 'tracker.db'}"
+    settings = Settings(rasa_url=assistant.base_url, rasa_token="", tracker_db_url=tracker_db, redis_url="")
+    scheduler = Scheduler(settings)  # the lease in the database, as the app under test holds it
+    assert scheduler.settings.handoff_idle_minutes == 5
+
+    def tick(at: datetime) -> int:
+        try:
+            return scheduler.run_once(at)["handed_back"]
+        finally:
+            scheduler.release()  # the app's own scheduler carries on at the real time
+
+    return tick
+
+
+def test_a_silent_operator_hands_the_resident_back_to_the_bot(
+    assistant: Stack,  # noqa: F811
+    staff_app: StaffServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The staff app's scheduler with a controlled clock against the real Rasa (HANDOFF_IDLE_MINUTES 5)."""
+    monkeypatch.setenv("LEGAL_DB_URL", assistant.db_url)
+    tick = idle_clock(assistant)
+    sender = new_sender()
+    assistant.send(sender, "转人工")
+    lin = login(staff_app, "lin")
+    handoff = handoff_of(lin, assistant, sender)
+    assert lin.post(f"/api/handoffs/{handoff['id']}/take").status_code == 200
+    stored = records.get_engine(assistant.db_url)
+
+    def status() -> str:
+        return get_handoff(handoff["id"], engine=stored).status
+
+    # Both silent (the operator may be on the phone with the resident): nothing happens.
+    tick(datetime.now(UTC) + timedelta(minutes=30))
+    assert status() == "taken" and assistant.tracker(sender)["paused"]
+    # The resident writes: the operator reads it live, the bot adds nothing.
+    assert lin.post(f"/api/handoffs/{handoff['id']}/messages", json={"text": "请讲"}).status_code == 201
+    wrote = datetime.now(UTC)
+    assert assistant.send(sender, "石桥村的，老板欠我工资") == []
+    assert assistant.send(sender, "您还在吗") == []
+    tick(wrote + timedelta(minutes=4))
+    assert status() == "taken" and assistant.tracker(sender)["paused"]
+
+    # Five minutes after the first unanswered message the bot takes the resident back, once, and
+    # the operator's console hears of it on its event stream.
+    stream = lin.request("GET", "/api/operator/events", stream=True)
+    feed = _events(stream)
+    kind, first = next(feed)
+    assert kind == "queue" and handoff["id"] in [h["id"] for h in first]
+    tick(wrote + timedelta(minutes=5, seconds=5))
+    try:
+        _, after = next(e for e in feed if e[0] == "queue")
+        assert handoff["id"] not in [h["id"] for h in after]
+    finally:
+        stream.close()
+    assert status() == "closed" and not assistant.tracker(sender)["paused"]
+    tick(wrote + timedelta(minutes=10))
+    idle = [e for e in bot_events(assistant, sender) if e["metadata"].get("kind") == "operator_idle"]
+    assert len(idle) == 1 and "工作人员暂时没有回复" in idle[0]["text"] and "12348" in idle[0]["text"]
+    assert bot_events(assistant, sender)[-1] == idle[0]
+    # The operator's console no longer holds it; a late answer is refused.
+    assert handoff["id"] not in [h["id"] for h in queue(lin)]
+    late = lin.post(f"/api/handoffs/{handoff['id']}/messages", json={"text": "我回来了"})
+    assert late.status_code == 409, late.text
+    # The resident's next legal question is answered by the bot, citing the law verbatim.
+    answer = texts(assistant.send(sender, "老板拖欠我三个月工资不给，我该怎么办"))
+    cited = set(CITATION.findall(answer))
+    assert cited and cited <= CORPUS_CITATIONS, answer
 
 
 # --- agent assist, calls, Q&A entries ----------------------------------------------------------
@@ -372,8 +448,13 @@ def resident_says(driver: WebDriver, text: str) -> None:
 
 @pytest.mark.browser
 def test_two_windows_resident_and_operator(
-    assistant: Stack, staff_app: StaffServer, phone: WebDriver, desk: WebDriver  # noqa: F811
+    assistant: Stack,  # noqa: F811
+    staff_app: StaffServer,
+    phone: WebDriver,
+    desk: WebDriver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("LEGAL_DB_URL", assistant.db_url)  # for the scheduler's tick at the end
     phone.get(assistant.webchat_url)
     phone.delete_all_cookies()
     phone.execute_script("window.localStorage.clear();")
@@ -429,4 +510,21 @@ def test_two_windows_resident_and_operator(
     cards = answer.find_elements(By.CSS_SELECTOR, "blockquote.article .cite")
     assert cards and all(c.text in CORPUS_CITATIONS for c in cards), answer.text
     shot(phone, "resident-bot-again")
+
+    # Again, but the operator goes silent: the scheduler (a controlled clock) hands the resident back
+    # and the console says why.
+    resident_says(phone, "转人工")
+    WebDriverWait(phone, WAIT).until(lambda d: "转接人工" in chat_texts(d).rpartition("工作人员gao")[2])
+    handoff = records.open_handoff_for(sender, engine=records.get_engine(assistant.db_url))
+    take = f"#queue .card.q[data-id='{handoff.id}'] .take"
+    WebDriverWait(desk, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, take))
+    desk.find_element(By.CSS_SELECTOR, take).click()
+    WebDriverWait(desk, WAIT).until(lambda d: d.find_element(By.ID, "chat").is_displayed())
+    resident_says(phone, "您好，有人吗")
+    WebDriverWait(desk, WAIT).until(lambda d: "有人吗" in d.find_element(By.ID, "chat-log").text)
+    assert idle_clock(assistant)(datetime.now(UTC) + timedelta(minutes=6)) == 1
+    WebDriverWait(phone, WAIT).until(lambda d: "工作人员暂时没有回复" in chat_texts(d))
+    WebDriverWait(desk, WAIT).until(lambda d: not d.find_element(By.ID, "chat").is_displayed())
+    assert "久等未获回复" in desk.find_element(By.ID, "toast").get_attribute("textContent")
+    shot(desk, "handed-back-idle")
     assert phone.get_log("browser") == [] and desk.get_log("browser") == []
