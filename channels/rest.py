@@ -123,7 +123,12 @@ class CheckedRestInput(RestInput):
         try:
             with watching_storage() as storage:
                 await on_new_message(message)
-        except LockError:
+        except LockError as error:
+            if error.__context__ is not None:
+                # Rasa raises LockError from inside an ``except`` when the lock store itself failed
+                # (Redis unreachable): an outage, answered like any other (503, try again).
+                logger.error("%s: the lock store failed (%s)", self.name(), type(error.__context__).__name__)
+                return "failed"
             # The resident's earlier messages held the conversation longer than Rasa waits for its
             # lock: they send faster than they are answered, a 429 like the rate limit (not a 503).
             logger.warning(

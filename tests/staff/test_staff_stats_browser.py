@@ -20,6 +20,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from staff_harness import PASSWORD, REPO_ROOT, StaffServer, login, start, stop
 
@@ -89,8 +90,15 @@ def browser(tmp_path_factory: pytest.TempPathFactory, downloads: Path) -> Iterat
 def _set_period(driver: WebDriver, start: str, end: str) -> None:
     for field, value in (("from", start), ("to", end)):
         driver.execute_script("arguments[0].value = arguments[1];", driver.find_element(By.ID, field), value)
+    page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.ID, "apply").click()
-    WebDriverWait(driver, WAIT).until(lambda d: f"from={start}" in d.current_url)
+    # The form loads a new page: wait for the old one to go (the URL alone may already match).
+    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, WAIT).until(
+        lambda d: f"from={start}" in d.current_url
+        and f"to={end}" in d.current_url
+        and d.find_elements(By.ID, "fig-consultations")
+    )
 
 
 def _charts_drawn(driver: WebDriver) -> int:
