@@ -32,8 +32,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.answer_threshold import non_legal_consultations  # noqa: E402
-from knowledge import answers as config  # noqa: E402  (the answer settings)
-from knowledge.answers import choose_articles  # noqa: E402
+from knowledge import answers  # noqa: E402
+from knowledge.answers import choose_articles, close_faq  # noqa: E402
 from knowledge.engine import SearchEngine, load_engine  # noqa: E402
 from knowledge.evaluate import read_queries  # noqa: E402
 
@@ -54,10 +54,8 @@ class Case:
 
 def consult(engine: SearchEngine, question: str, gold: frozenset[str]) -> Case:
     found = engine.consult(question, DEPTH)
-    match = found.faq
-    faq = ()
-    if match and match.entry.fully_grounded and match.similarity >= config.FAQ_MIN_SIMILARITY:
-        faq = tuple(c for c in match.entry.cites if engine.hit(c) is not None)
+    match = close_faq(found)  # the bot's own rule (knowledge.answers.compose)
+    faq = tuple(c for c in match.entry.cites if engine.hit(c) is not None) if match else ()
     return Case(question, gold, found.hits, faq)
 
 
@@ -124,13 +122,13 @@ def main() -> None:
                 for name, cases in sets.items():
                     row[name] = measure(cases, threshold, max_articles, gap)
                 rows.append(row)
-    configured = {"threshold": config.ANSWER_MIN_SCORE, "max_articles": config.ANSWER_MAX_ARTICLES,
-                  "gap": config.ANSWER_SCORE_GAP}
+    configured = {"threshold": answers.ANSWER_MIN_SCORE, "max_articles": answers.ANSWER_MAX_ARTICLES,
+                  "gap": answers.ANSWER_SCORE_GAP}
     result = {
         "date": time.strftime("%Y-%m-%d"),
         "questions": {name: len(cases) for name, cases in sets.items()},
         "non_legal_messages": len(chat),
-        "faq_min_similarity": config.FAQ_MIN_SIMILARITY,
+        "faq_min_similarity": answers.FAQ_MIN_SIMILARITY,
         "configured": {**configured, **{name: measure(cases, **configured) for name, cases in sets.items()}},
         "rows": rows,
         "seconds": round(time.perf_counter() - started, 1),

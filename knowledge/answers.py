@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.engine import Consultation, Hit, SearchEngine
+from knowledge.engine import Consultation, FaqMatch, Hit, SearchEngine
 from knowledge.normalize import normalize_query
 
 ANSWER_MIN_SCORE = float(os.environ.get("ANSWER_MIN_SCORE", "0.66"))
@@ -152,12 +152,19 @@ def compose(
     best = choose_articles(found.hits, ANSWER_MAX_ARTICLES, ANSWER_SCORE_GAP)
     if not best or found.hits[0].score < ANSWER_MIN_SCORE:
         return Answer("fallback", [], None, found)
-    faq = found.faq
-    if faq and faq.entry.fully_grounded and faq.similarity >= FAQ_MIN_SIMILARITY:
+    faq = close_faq(found)
+    if faq:
         cited = _cited(engine, faq.entry.cites)
         if cited:
             return Answer("faq", cited, faq.entry.answer, found, similarity=faq.similarity)
     return Answer("answered", best, None, found)
+
+
+def close_faq(found: Consultation) -> FaqMatch | None:
+    """The curated FAQ answer close enough to give (every cite resolved to the corpus, question
+    similarity at least ``FAQ_MIN_SIMILARITY``), or None."""
+    faq = found.faq
+    return faq if faq and faq.entry.fully_grounded and faq.similarity >= FAQ_MIN_SIMILARITY else None
 
 
 def _cited(engine: SearchEngine, article_ids: Sequence[str]) -> list[Hit] | None:
