@@ -9,7 +9,11 @@
 | ``KNOWLEDGE_FINETUNE`` | ``1`` | fine-tune the base model on the STARD tuning split (``0`` to skip) |
 | ``KNOWLEDGE_ENCODER`` | ``int8`` | ONNX export that encodes questions and articles: ``int8`` (quantised) or ``fp32`` |
 | ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact, float32), ``fp16`` (exact
-  search over float16 vectors: half the memory), ``hnsw`` or ``ivf`` (measured in docs/benchmarks.md) |
+  search over float16 vectors: half the memory), ``hnsw`` or ``ivf`` (approximate: built into the index
+  folder by ``python -m knowledge build`` — switching builds only that structure — and memory-mapped by the
+  search process; measured and chosen in docs/benchmarks.md) |
+| ``KNOWLEDGE_DENSE_DEPTH`` | per kind | how far ``hnsw`` / ``ivf`` search: efSearch (default 256) or nprobe
+  (default 32); more finds more of the exact neighbours, slower; needs no rebuild |
 | ``KNOWLEDGE_CORPUS`` | ``county`` | which national texts are searched: ``county`` (the 27 texts residents ask
   about most, ``knowledge/data/laws``) or ``national`` (the national laws, administrative regulations and
   judicial interpretations in force, ``knowledge/data/national``; its first index build takes ~20 min) |
@@ -90,6 +94,7 @@ class Settings:
     )
     precision: str = field(default_factory=lambda: os.environ.get("KNOWLEDGE_ENCODER", "int8"))
     dense_index: str = field(default_factory=lambda: os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"))
+    dense_depth: int | None = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_DENSE_DEPTH") or 0) or None)
     threads: int = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_THREADS", "1")))
     build_threads: int = field(
         default_factory=lambda: int(os.environ.get("KNOWLEDGE_BUILD_THREADS", str(os.cpu_count() or 1)))

@@ -31,13 +31,14 @@ import numpy as np
 from knowledge.config import Settings
 from knowledge.content import Searchable, searchable
 from knowledge.corpus import Article, passage_text
-from knowledge.dense import DenseIndex, top_n
+from knowledge.dense import PERSISTED, DenseIndex, top_n
 from knowledge.encoders import Encoder
 from knowledge.faq import FaqEntry
 from knowledge.index import (
     IndexOutOfDate,
     build_from_settings,
     is_current,
+    load_dense,
     load_lexical,
     load_vectors,
     read_manifest,
@@ -142,7 +143,7 @@ class SearchEngine:
         faq_vectors: np.ndarray,
         encoder: Encoder,
         weights: Weights | None = None,
-        dense_index: str = "flat",
+        dense_index: str | DenseIndex = "flat",
     ):
         if len(vectors) != len(articles) or len(faq_vectors) != len(faq) or len(tokens) != len(articles):
             raise IndexOutOfDate("vectors, tokens and articles do not match: rebuild the index")
@@ -151,7 +152,10 @@ class SearchEngine:
         self.encoder = encoder
         self.weights = weights or Weights()
         self.faq = faq
-        self._dense = DenseIndex(vectors, dense_index)
+        # A kind is built here from the vectors; an index folder's engine gets its DenseIndex from load_dense.
+        self._dense = dense_index if isinstance(dense_index, DenseIndex) else DenseIndex(vectors, dense_index)
+        if len(self._dense) != len(articles):
+            raise IndexOutOfDate("the dense index and the articles do not match: rebuild the index")
         # A LexicalIndex is the BM25 store of the index folder (memory-mapped); token lists are indexed here.
         self._lexical = tokens if isinstance(tokens, LexicalIndex) else LexicalIndex(tokens)
         # A corpus none of whose articles an FAQ answer cites has no FAQ vectors: keep the (0, dim) shape.
@@ -269,15 +273,22 @@ def open_engine(settings: Settings, weights: Weights | None = None, auto_build: 
         if not auto_build:
             raise IndexOutOfDate(f"index in {settings.index_dir} is missing or stale: run `python -m knowledge build`")
         build_from_settings(settings)
-    return engine_from_index(content, settings.index_dir, settings.encoder(), weights, settings.dense_index)
+    return engine_from_index(content, settings.index_dir, settings.encoder(), weights, settings.dense_index,
+                             settings.dense_depth)
 
 
 def engine_from_index(
-    content: Searchable, index_dir: Path, encoder: Encoder, weights: Weights | None = None, dense_index: str = "flat"
+    content: Searchable,
+    index_dir: Path,
+    encoder: Encoder,
+    weights: Weights | None = None,
+    dense_index: str = "flat",
+    dense_depth: int | None = None,
 ) -> SearchEngine:
     """An engine over an index built for ``content`` by the same encoder (benchmarks compare encoders this way)."""
     manifest = read_manifest(index_dir)
-    vectors = load_vectors(index_dir, "articles", manifest) if manifest else None
+    # With an approximate index the vectors are read from its file: articles.npy is only checked (mapped).
+    vectors = load_vectors(index_dir, "articles", manifest, mmap=dense_index in PERSISTED) if manifest else None
     faq_vectors = load_vectors(index_dir, "faq", manifest) if manifest else None
     if vectors is None or faq_vectors is None or manifest.get("encoder_fingerprint") != encoder.fingerprint:
         raise IndexOutOfDate(f"index files in {index_dir} do not match the manifest or the encoder: rebuild it")
@@ -287,7 +298,8 @@ def engine_from_index(
         cached = json.loads((index_dir / "tokens.json").read_text(encoding="utf-8"))
         lexical = LexicalIndex([cached.get(h) or tokenize(passage_text(a)) for a, h in zip(content.articles, hashes)])
         del cached
-    return SearchEngine(content.articles, vectors, lexical, content.faq, faq_vectors, encoder, weights, dense_index)
+    dense = load_dense(index_dir, manifest, dense_index, vectors, dense_depth)
+    return SearchEngine(content.articles, vectors, lexical, content.faq, faq_vectors, encoder, weights, dense)
 
 
 @functools.lru_cache(maxsize=1)

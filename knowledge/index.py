@@ -7,17 +7,26 @@ Layout of ``KNOWLEDGE_INDEX_DIR``::
     faq.npy         one embedding per FAQ question, in manifest order
     tokens.json     BM25 tokens per article content hash (reused by rebuilds)
     lexical/        the BM25 weights as arrays (bm25s format), memory-mapped by the search process
+    ann-hnsw.faiss  the approximate nearest-neighbour index of ``KNOWLEDGE_DENSE_INDEX`` (``hnsw`` or
+    ann-ivf.faiss   ``ivf``) over articles.npy, memory-mapped by the search process
 
 What is indexed is decided by :func:`knowledge.content.searchable`, as for loading. A rebuild embeds
 only articles whose passage text is new (keyed by content hash) and reuses the rest, as long as the
 encoder is the same; a different encoder re-embeds everything. When nothing changed the encoder is
 never loaded, so a no-op rebuild takes seconds.
+
+The approximate index is built from articles.npy after the vectors, and again only when they or its
+build parameters change: switching ``KNOWLEDGE_DENSE_INDEX`` to ``hnsw`` on an existing index builds the
+graph and embeds nothing. The manifest records, per kind, its parameters, the checksum of the vectors it
+was built from and its own checksum; a file that does not match is not loaded (:func:`load_dense` falls
+back to exact search and says so), so a search process never spends minutes building one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +37,7 @@ import numpy as np
 
 from knowledge.content import Searchable, searchable
 from knowledge.corpus import corpus_hash, passage_text
+from knowledge.dense import PERSISTED, DenseIndex, build_faiss, build_params, read_faiss, write_faiss
 from knowledge.encoders import Encoder
 from knowledge.faq import FaqEntry
 from knowledge.lexical import ARRAY_FILES, LexicalIndex, tokenize
@@ -35,6 +45,7 @@ from knowledge.lexical import ARRAY_FILES, LexicalIndex, tokenize
 MANIFEST = "manifest.json"
 LEXICAL_DIR = "lexical"
 VOLATILE_FILES = {"conversion.json", "training.json", "README.md"}  # manifests with timings
+log = logging.getLogger(__name__)
 
 
 class IndexOutOfDate(RuntimeError):
@@ -50,6 +61,9 @@ class BuildReport:
     faq_entries: int
     seconds: float
     articles_per_second: float | None = None
+    dense_index: str = "flat"
+    ann_build_seconds: float | None = None  # None: no approximate index was (re)built
+
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -103,16 +117,24 @@ def build_index(
     fingerprint: str,
     index_dir: Path,
     progress: bool = True,
+    dense_index: str = "flat",
+    threads: int = 1,
 ) -> BuildReport:
-    """Write the index for ``content``; ``encoder`` is called only if something must be embedded."""
+    """Write the index for ``content``; ``encoder`` is called only if something must be embedded.
+
+    ``dense_index``: the configured kind; for ``hnsw`` and ``ivf`` its file is built (with ``threads``)
+    unless the folder already holds one of these vectors and parameters.
+    """
     started = time.perf_counter()
     articles, faq = content.articles, content.faq
     hashes = [a.content_hash for a in articles]
     if _unchanged(index_dir, content, hashes, fingerprint):
         # Nothing to embed or rewrite: the no-op rebuild at national size is the corpus load and these checks.
+        ann_seconds = _update_ann(index_dir, dense_index, threads, progress)
         seconds = round(time.perf_counter() - started, 2)
         _say(progress, f"index in {index_dir} is up to date ({seconds} s)")
-        return BuildReport(len(articles), 0, len(articles), content.withheld, len(faq), seconds)
+        return BuildReport(len(articles), 0, len(articles), content.withheld, len(faq), seconds,
+                           dense_index=dense_index, ann_build_seconds=ann_seconds)
     old = _previous_vectors(index_dir, fingerprint)
     missing = [i for i, h in enumerate(hashes) if h not in old]
     stored_faq = _stored_faq_vectors(index_dir, fingerprint, faq)
@@ -141,6 +163,8 @@ def build_index(
         stored_faq = model().encode_queries([e.question for e in faq]) if faq else np.zeros((0, dimension))
     tokens = _tokens(index_dir, articles, hashes)
     _write(index_dir, content, hashes, vectors, stored_faq, tokens, fingerprint)
+    del vectors, old  # the approximate index is built from articles.npy: one copy of the vectors in memory
+    ann_seconds = _update_ann(index_dir, dense_index, threads, progress)
     report = BuildReport(
         articles=len(articles),
         embedded=len(missing),
@@ -149,6 +173,8 @@ def build_index(
         faq_entries=len(faq),
         seconds=round(time.perf_counter() - started, 2),
         articles_per_second=round(len(missing) / embed_seconds, 1) if missing else None,
+        dense_index=dense_index,
+        ann_build_seconds=ann_seconds,
     )
     _say(progress, f"index written to {index_dir} in {report.seconds} s")
     return report
@@ -160,7 +186,8 @@ def build_from_settings(settings, progress: bool = True) -> BuildReport:
     fingerprint = settings.encoder_fingerprint()
     if fingerprint is None:
         raise FileNotFoundError(f"no ONNX export in {settings.model_dir}: run `python -m knowledge build`")
-    return build_index(content, lambda: settings.encoder(build=True), fingerprint, settings.index_dir, progress)
+    return build_index(content, lambda: settings.encoder(build=True), fingerprint, settings.index_dir, progress,
+                       settings.dense_index, settings.build_threads)
 
 
 def _unchanged(index_dir: Path, content: Searchable, hashes: list[str], fingerprint: str) -> bool:
@@ -210,12 +237,71 @@ def _tokens(index_dir: Path, articles, hashes: list[str]) -> dict[str, list[str]
     return {h: cached.get(h) or tokenize(passage_text(a)) for a, h in zip(articles, hashes)}
 
 
-def load_vectors(index_dir: Path, name: str, manifest: dict) -> np.ndarray | None:
+def load_vectors(index_dir: Path, name: str, manifest: dict, mmap: bool = False) -> np.ndarray | None:
     """The stored vectors, or None when they do not match the manifest (e.g. a build was interrupted)."""
     path = index_dir / f"{name}.npy"
     if not path.exists() or file_sha256(path)[:16] != manifest.get("checksums", {}).get(name):
         return None
-    return np.load(path)
+    return np.load(path, mmap_mode="r" if mmap else None)
+
+
+def ann_path(index_dir: Path, kind: str) -> Path:
+    return Path(index_dir) / f"ann-{kind}.faiss"
+
+
+def _ann_is_current(index_dir: Path, manifest: dict, kind: str) -> bool:
+    """True when the folder holds the ``kind`` index of the manifest's vectors, built with today's parameters."""
+    entry = (manifest.get("ann") or {}).get(kind) or {}
+    path = ann_path(index_dir, kind)
+    return bool(
+        entry
+        and entry.get("vectors") == manifest.get("checksums", {}).get("articles")
+        and entry.get("params") == build_params(kind, len(manifest.get("articles") or []))
+        and path.exists()
+        and file_sha256(path)[:16] == entry.get("checksum")
+    )
+
+
+def _update_ann(index_dir: Path, kind: str, threads: int, progress: bool) -> float | None:
+    """Build the ``kind`` approximate index unless it is current; drop files of other vectors. Build seconds."""
+    index_dir = Path(index_dir)
+    manifest = read_manifest(index_dir) or {}
+    vectors_sum = manifest.get("checksums", {}).get("articles")
+    kept = {k: e for k, e in (manifest.get("ann") or {}).items() if e.get("vectors") == vectors_sum}
+    for stale in PERSISTED:
+        if stale not in kept and stale != kind:
+            ann_path(index_dir, stale).unlink(missing_ok=True)  # built from vectors no longer in the index
+    seconds = None
+    if kind in PERSISTED and not _ann_is_current(index_dir, manifest, kind):
+        vectors = load_vectors(index_dir, "articles", manifest, mmap=True)
+        params = build_params(kind, len(vectors))
+        _say(progress, f"building the {kind} index over {len(vectors)} articles ({params}, {threads} threads)")
+        started = time.perf_counter()
+        index = build_faiss(vectors, kind, threads, params)
+        del vectors
+        path = ann_path(index_dir, kind)
+        write_faiss(index, path)
+        seconds = round(time.perf_counter() - started, 2)
+        kept[kind] = {"params": params, "vectors": vectors_sum, "checksum": file_sha256(path)[:16],
+                      "build_seconds": seconds}
+        _say(progress, f"{kind} index written in {seconds} s ({path.stat().st_size / 1e6:.0f} MB)")
+    if kept != manifest.get("ann", {}):
+        (index_dir / MANIFEST).write_text(json.dumps({**manifest, "ann": kept}, ensure_ascii=False, indent=1),
+                                          encoding="utf-8")
+    return seconds
+
+
+def load_dense(index_dir: Path, manifest: dict, kind: str, vectors: np.ndarray, depth: int | None = None
+               ) -> DenseIndex:
+    """The dense index of ``kind``: the persisted file for hnsw/ivf, or exact search when it is missing or stale."""
+    if kind not in PERSISTED:
+        return DenseIndex(vectors, kind)
+    if _ann_is_current(index_dir, manifest, kind):
+        return DenseIndex.from_faiss(read_faiss(ann_path(index_dir, kind)), kind, depth)
+    log.warning("KNOWLEDGE_DENSE_INDEX=%s but %s is missing or was built from other vectors or parameters: "
+                "searching exactly (flat) instead; run `python -m knowledge build` to build it",
+                kind, ann_path(index_dir, kind))
+    return DenseIndex(np.array(vectors, dtype=np.float32), "flat")  # a copy: the file may be rewritten
 
 
 def lexical_key(hashes: list[str]) -> str:
@@ -252,6 +338,8 @@ def _write_lexical(index_dir: Path, hashes: list[str], tokens: dict[str, list[st
 
 def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens, fingerprint) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
+    # Approximate indexes stay listed: those built from other vectors are dropped by _update_ann, by checksum.
+    ann = (read_manifest(index_dir) or {}).get("ann") or {}
     np.save(index_dir / "articles.npy", vectors)
     np.save(index_dir / "faq.npy", np.asarray(faq_vectors, dtype=np.float32))
     (index_dir / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
@@ -266,6 +354,7 @@ def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "checksums": {name: file_sha256(index_dir / f"{name}.npy")[:16] for name in ("articles", "faq")},
         "lexical": lexical,
+        "ann": ann,
     }
     # Written last, with checksums: after a crash mid-build the old manifest no longer matches its files.
     (index_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
