@@ -71,7 +71,7 @@ from knowledge.evaluate import read_queries  # noqa: E402
 from knowledge.lexical import LexicalIndex, tokenize  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "dense_index.json"
-DEPTHS = {"ivf": (16, 32, 64), "hnsw": (200, 400)}  # nprobe; efSearch (≥ the 200 candidates)
+DEPTHS = {"ivf": (32, 64, 128), "hnsw": (200, 400)}  # nprobe; efSearch (≥ the 200 candidates)
 
 
 def main() -> None:
