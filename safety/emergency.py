@@ -79,17 +79,21 @@ _NOT_HITTING = r"(?![工官牌电扫听算开球针游麻车印卡折包款钱�
 _FAMILY = (
     r"(老公|丈夫|老婆|妻子|媳妇|男人|女人|那口子|我爸|我妈|爸爸|妈妈|后爸|后妈|继父|继母|儿子|女儿|闺女|"
     r"婆婆|公公|公婆|婆家|娘家|男朋友|女朋友|对象|前夫|前妻|女婿|儿媳|老汉|爹|我娘|老头子|老太婆|"
-    r"孩子他爸|孩子爸|娃他爹|娃他爸|家暴)"
+    r"孩子他爸|孩子爸|娃他爹|娃他爸|孩他爹|孩他爸|孩他妈|娃他妈|家暴|小两口|两口子|夫妻|当家的|我男的|我家男的|"
+    r"我家那位|老伴|姐夫|妹夫|嫂子|弟媳|大伯子|小叔子)"
 )
 _INJURED = (
     r"(血|受伤|伤了|伤着|重伤|断了|动不了|不动|不说话|躺|倒地|倒在|起不来|站不起来|压(在|住|着)|卡(在|住)|困在|"
     r"昏|晕|不行了|出不来|没气|没反应|没动静|人事不省|不省人事|喊|救命|死)"
 )
-_VEHICLE = r"(车|拖拉机|三轮|摩托|货车|校车|客车|电动车|大巴|卡车|面包车|轿车|农用车|收割机)"
+_VEHICLE = r"(车|拖拉机|三轮|三蹦子|蹦蹦|摩托|货车|校车|客车|电动车|电瓶车|大巴|卡车|面包车|轿车|农用车|收割机|铲车|挖掘机)"
+# What a vehicle does to a person (撞, 刮倒, 别倒, 带倒, 碾) and a rider's fall (骑摩托摔下去).
+_HIT_BY_VEHICLE = r"(撞|刮|碰|蹭|别|挂|带|顶|铲|碾|轧)"
+_RIDER_FALL = r"(骑|开|坐|驾)[^，]{0,3}" + _VEHICLE + r"[^，]{0,8}(摔|翻|掉|滑|栽|冲)(了|倒|下|进|出|到)"
 _ACCIDENT = (
     rf"(车祸|撞车|追尾|相撞|被[^，]{{0,4}}撞|车撞|撞(了|倒|死|伤|飞|到)?(人|我)|撞飞|翻车|车翻|侧翻|出了?事故|"
     rf"(摔|翻|掉|开|冲|撞)(进)?沟|撞(树|墙|电线杆|护栏)|车头|甩出来|"
-    rf"{_VEHICLE}[^，]{{0,8}}(翻|撞|出事|碾|轧|掉))"
+    rf"{_VEHICLE}[^，]{{0,8}}(翻|撞|出事|碾|轧|掉)|被{_VEHICLE}[^，]{{0,2}}{_HIT_BY_VEHICLE}|{_RIDER_FALL})"
 )
 _POISON = r"(农药|敌敌畏|百草枯|安眠药|老鼠药|除草剂)"
 # Sources of carbon monoxide / gas, and what poisoning looks like.
@@ -100,9 +104,9 @@ _WATER = r"(河|水|塘|鱼塘|池塘|水库|井(?!盖)|粪坑|粪池|江|湖|�
 TRIGGERS: dict[str, tuple[str, ...]] = {
     FIRE: (
         r"着火|起火|失火|火灾|起大火|大火|火烧|烧起来|燃起来|烧着|着起来|冒火|火苗|火势|火光|明火|纵火|放火",
-        r"火(好|很|太|这么|那么|越来越|越烧越)大|越烧越|灭不了|扑不灭|浇不灭|点了?火|爆炸了|炸了",
+        r"火(好|很|太|这么|那么|越来越|越烧越)大|越烧越|灭不了|扑不灭|浇不灭|点了?火|爆炸了|(?<![太真好超都气])炸了",
         r"烧到(?![0-9一二三四五六七八九十几]+度)",
-        r"(全是|都是|满屋|满屋子|一屋子|好大|好多|很大|很浓|黑|浓|冒)(的)?烟|烟(好|很|太|特别)?(大|浓|呛)|门(都|好|很)?烫",
+        r"(全是|都是|满屋|满屋子|一屋子|好大|好多|很大|很浓|黑|浓|冒)(的)?烟|(冒|窜|往外冒|起)(大|黑|浓|白)烟|烟(好|很|太|特别)?(大|浓|呛)|门(都|好|很)?烫",
         r"(房子|屋子|屋|楼|厂房|店|小卖部|仓库|草垛|柴|车|山|林|棚)(在|都|全)?烧(了|着|起来)",
         r"(被子|床|车|房|柴|草|衣服|窗帘|电线|锅|油|沙发|蚊帐|炉子)[^，]{0,3}(点着|着了|烧着)|火[，]?火|火星|焦味|烧焦|糊味",
         r"把[^，]{0,4}(被子|床|房子|屋子|柴|草|衣服|窗帘|沙发|蚊帐|草垛|柴火|麦秸|稻草)[^，]{0,2}点(了|着|燃)",
@@ -127,6 +131,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         r"(被)?埋(在|了|住)|塌了|压在下面|过敏|(嗓子|喉咙|脸)[^，]{0,2}肿|喘不了气|心慌|冷汗|浑身发冷|止不住",
         r"要生了|羊水破|难产|怀孕[^，]{0,8}(出血|见红|疼|痛)|见红",
         r"触电|电着了|被电(了|到|倒)",
+        r"从[^，]{0,8}(上|顶)?(掉|摔|跌|栽|滚)(下来|下去|了下来)|躺着不动|躺(在)?地上不动",
         r"误(喝|吃|服)|吃(了)?老鼠药|中毒了|被(毒)?蛇咬",
         r"(疼|痛)得(要死|打滚|受不了|不行)|打滚|(开水|热水|热油|油锅)[^，]{0,4}烫|烫伤|烧伤",
         r"烧到[0-9一二三四五六七八九十]+度|高烧[^，]{0,6}(抽|不退|昏)|发烧[^，]{0,6}抽",
@@ -146,7 +151,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         r"抢劫|打劫|抢走|抢(孩子|娃)|抱走|拐走|拐跑|绑(起来|架|走|了)|劫持|挟持|(拖|拉|拽|塞|抓)(上|进)[^，]{0,4}车|带走了|抓走",
         r"(关|锁|困)(在|起来)|出不去|不让我(走|出|离开|下|回)|跟(着|踪)我|堵(在|住)|冲进|闯进|撬[^，]{0,4}(门|锁|窗)",
         r"(砸|踹|踢|撞)(我家|我们家|家)?(的)?门|打起来了|打群架|乱砍|追(着|过来|人|我|杀|砍)",
-        r"非礼|强奸|性侵|猥亵",
+        r"非礼|强奸|性侵|猥亵|(又|在|正在|还在)动手|动手打|(拿|用)[^，]{0,4}(烟头|烙铁|开水|热油)[^，]{0,2}烫",
         r"(快|赶紧|帮我|马上)(点)?报警|(帮我|快)打110",
     ),
     SELF_HARM: (
@@ -193,7 +198,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
 # First-person distress and explicit calls for help: they count even inside a legal question.
 STRONG: dict[str, tuple[str, ...]] = {
     SELF_HARM: (
-        r"不想活|不活了|死了算了|想死|活着[^，]{0,4}(意思|意义)|想自杀|要自杀|活不下去|撑不下去|活着(太累|没意思|没意义|有什么意思)|一了百了",
+        r"不想活(?![在成])|不活了|死了算了|想死|活着[^，]{0,4}(意思|意义)|想自杀|要自杀|活不下去|撑不下去|活着(太累|没意思|没意义|有什么意思)|一了百了",
         r"(我|俺)(真|真的)?(想|要|准备|打算)(从[^，]{0,8})?(跳(下去|楼|河|江|湖|桥|井)|喝(农)?药|喝敌敌畏|喝百草枯|上吊|割腕)",
         r"(我|俺)(就|会|要)(从这里|从这儿|从这)?跳下去",
         r"活着(就是)?受罪|(跟|和|向)这个世界(说)?再见|告别这个世界|结束(自己|生命|我的生命)|了结(自己)?|不想醒|不想再拖累|拖累(你们|大家|家里)|解脱|下辈子",
@@ -205,7 +210,8 @@ STRONG: dict[str, tuple[str, ...]] = {
 # A plea (救命, 快来人) with no danger named, about money or property only: hyperbole, not an emergency.
 _CIVIL_MATTER = re.compile(
     r"工资|欠薪|欠(我|钱|款)|网贷|贷款|催收|催债|催(我|账)|还钱|借钱|庄稼|宅基地|养老金|房东|房租|租金|押金|官司|合同|赔|彩礼|"
-    r"骗|开除|辞退|退学|退款|罚款|补偿|补贴|拆迁|征地|地里|被[^，]{0,4}占|占(了)?(我|地)|贪污|收费"
+    r"骗|开除|辞退|退学|退款|罚款|补偿|补贴|拆迁|征地|地里|被[^，]{0,4}占|占(了)?(我|地)|贪污|收费|[^，]{0,3}费|"
+    r"表格|填|户口|手续|材料|证明|办证|考试|作业|网站|评理"
 )
 
 # From this many clauses on, a message is long: a question at its start does not frame a danger reported later.
@@ -227,10 +233,10 @@ _NEGATION_BEFORE = re.compile(r"(没|没有|不是|并没|未|无|别|不会|防
 # A trigger used to describe a thing (着火的厂房, 割腕的伤疤, 起火的电动车) is not a report.
 # The same goes for a trigger in the past aspect (晕倒过两次, 火烧了以后).
 _ATTRIBUTIVE_AFTER = re.compile(
-    r"了?的(?!时候|话)|了?(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回)|过(?!来|去|头|了|[，]|$)"
+    r"了?的(?!时候|话)|了?(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回|事|件事|会儿|些年)|过(?!来|去|头|了|[，]|$)"
 )
 # Even first-person words describe someone else when a noun follows (卖农药给想自杀的人).
-_ABOUT_OTHERS_AFTER = re.compile(r"的(人|新闻|案子|事|学生|员工|病人|孩子)")
+_ABOUT_OTHERS_AFTER = re.compile(r"的(人|新闻|案子|事|学生|员工|病人|孩子|心)")
 _ALL_CLEAR = re.compile(
     r"没(有)?人受伤|人没事|都没事|没事了|(火|已经)(已经)?(灭了|扑灭)|虚惊一场|已经安全|没有危险|不危险"
     r"|救(上来|出来)了|被救|(已经|都)?送(到)?医院了|脱险|抢救过来|后来醒了"
@@ -245,7 +251,7 @@ _FRAMING = re.compile(
     r"|调解|法院|律师|官司|宅基地|押金|房租|拆迁|办证|签字|算(不算|是|工伤|家暴|互殴|犯法|违法|什么|凶宅|意外)"
     r"|怎么(赔|算|分|处理|划分|申请|收集|证明|认定)|死的|定责|诬陷|诬告|冤枉|(商家|厂家|店家|卖家|保险公司)说"
     # hypotheticals, news, information
-    r"|如果|假如|万一|要是|假设|会不会|新闻|电视|报道|电影|小说|视频|抖音|网上|听说|据说|讲讲|科普|安全教育|演练"
+    r"|如果|假如|万一|要是|假设|会不会|新闻|电视(?!机)|报道|(?<!不)容易|该不该|哈哈|呵呵|hhh|😂|🤣|电影|小说|视频|抖音|网上|听说|据说|讲讲|科普|安全教育|演练"
     r"|是什么|什么区别|要注意|注意(什么|啥)|多久|是真的吗|讲什么|要钱吗|收费|多少钱|算[^，]{0,4}吗"
     r"|派出所说|警察说|家务事|去世|身亡|遇难|死亡|过世|跳楼走了|病人的|患者的|作数|合同|能否|是否|赔|罚|立案|开玩笑|说是|怎么劝|(老板|对方|他)跑了|殃及|告我|要告|补办|补发|(急|气|愁|烦|笑)死(了|我|人)"
     r"|不认(账)?|认账|一分钱|医药费|误工|伤(都)?好了|(家长|对方|他家|人家|那家)(要|不给|不出|不赔|不管)|要[0-9一二两三四五六七八九十几百千万]+(块|元|千|万)?"
@@ -256,13 +262,24 @@ _FRAMING = re.compile(
 # The past, or already handled: it frames the whole message wherever it stands.
 _PAST = re.compile(
     r"去年|前年|上个月|上周|上星期|上次|前几天|几年前|年前|那天|那次|那年|那场|当时|以前|之前|曾经|后来|事后"
+    r"|那些年|那几年|小时候|当年|那会儿|那件事|那事"
     r"|昨天|前天|(?<!一)动不动|经常|总是|老是|之后|(车祸|事故|受伤|出事|出院|火灾|着火)后|出院|住院|后遗症|好多年|几十年|已经报(过)?警|报过警|报了警|我报警了|验伤|(家暴|打|骂|威胁|砍|捅|伤)过|已经过去|(?<![晕昏厥轧碾压抽])过去了|过去(一|两|三|几|好几)"
     r"|每次|每回|天天"
 )
+# A resident breaking off a question to report a danger (宅基地的事 哎先不说了 后院烧起来了): framing
+# counts only after the last of these before the danger.
+_TOPIC_SWITCH = re.compile(r"先不(说|问|管)|不说了|不问了|回头再(问|说)|等一下|等等|先别管|不好了|哎呀|算了(?!吧)")
+# Violence by an unnamed "he" or "she" in a household (孩子在哭, 反锁, 离婚): violence at home.
+_HOUSEHOLD_ATTACKER = re.compile(r"(他|她)(?!们)[^，]{0,6}(打|揍|掐|踹|踢|砸|拿刀|锁|烫|弄死|打死|收拾)")
+_HOUSEHOLD = re.compile(r"孩子|娃|家里|屋里|卧室|厕所|反锁|锁门|离婚|结婚|喝醉|喝多|喝了酒|回家|娘家|砸家")
+# A vehicle accident anywhere in a message that reports an injury: the injury is a traffic accident's.
+_ACCIDENT_RE = re.compile(_ACCIDENT)
+
 # Words that say it is happening now; they override the framing above.
 _NOW = re.compile(
     r"正在|还在(打|砍|砸|烧|追|闹|流|里面|屋|门口|外面|找)|又在|又开始|就在(门口|门外|外面|楼下|屋里|家里)"
     r"|在(打|砍|砸|追|烧|掐|捅)(我|俺|人|孩子|娃)|人就在|人还(躺|在地|在路|没醒|没动)|刚刚|刚才|马上|赶紧|赶快|快来|快点|快救|快叫|快喊|快报|救命(?!钱)|救救|快不行|出不来|来不及|今晚"
+    r"|(昏|晕)过去了|叫不(醒|应|答应)|喊不(醒|应)|躺着不动|一动不动|还没醒|(一直|还在|不停(地)?)(流|吐|抽|冒|烧|喷)"
     r"|现在(人)?(就|还|正)?在(门口|门外|外面|楼下|屋里|家里|里面|打|砍|砸|追|烧|楼顶|河边|桥上)"
 )
 
@@ -320,18 +337,26 @@ def _live_hits(patterns: list[re.Pattern[str]], text: str, describes: bool = Tru
     return hits
 
 
+def _switched_at(norm: str, end: int) -> int:
+    """Where the text after the last topic switch (先不说了, 等一下) before ``end`` starts; 0 if none."""
+    return max((m.end() for m in _TOPIC_SWITCH.finditer(norm, 0, end)), default=0)
+
+
+def _framed_after(norm: str, start: int) -> bool:
+    return bool(_PAST.search(norm, start) or _FRAMING.search(norm, start))
+
+
 def _framed_from(norm: str, long_message: bool) -> Callable[[re.Match[str]], bool]:
-    """Whether a trigger is framed as a question, the past, a hypothetical or news. In a long message
-    framing counts only from the clause before the trigger's on (去年冬天，家里着火了): a resident who
-    starts with a question (宅基地的事, 上次问的) and breaks off to report a danger (外面有人喊着火了)
-    is reporting it."""
-    if not long_message:
-        framed = bool(_PAST.search(norm) or _FRAMING.search(norm))
-        return lambda m: framed
+    """Whether a trigger is framed as a question, the past, a hypothetical or news. Framing counts only
+    after a topic switch before the trigger (工伤的事先不说了，我工友掉下来了), and in a long message only
+    from the clause before the trigger's on (去年冬天，家里着火了): a resident who starts with a question
+    (宅基地的事, 上次问的) and breaks off to report a danger (外面有人喊着火了) is reporting it."""
 
     def framed_at(m: re.Match[str]) -> bool:
-        start = norm.rfind("，", 0, max(0, norm.rfind("，", 0, m.start()))) + 1
-        return bool(_PAST.search(norm, start) or _FRAMING.search(norm, start))
+        start = _switched_at(norm, m.start())
+        if long_message:
+            start = max(start, norm.rfind("，", 0, max(0, norm.rfind("，", 0, m.start()))) + 1)
+        return _framed_after(norm, start)
 
     return framed_at
 
@@ -342,7 +367,7 @@ def detect(text: str) -> Detection:
     if not norm:
         return Detection()
     framed_at = _framed_from(norm, norm.count("，") + 1 >= LONG_MESSAGE_CLAUSES)
-    framed = bool(_PAST.search(norm) or _FRAMING.search(norm))
+    framed = _framed_after(norm, _switched_at(norm, len(norm)))
     now = bool(_NOW.search(norm))
     all_clear = bool(_ALL_CLEAR.search(norm))
     found: set[str] = set()
@@ -359,10 +384,14 @@ def detect(text: str) -> Detection:
             matched += [m.group(0) for m in hits]
         elif hits or any(p.search(norm) for p in patterns):
             cancelled.add(kind)
-    if VIOLENCE in found and _FAMILY_RE.search(norm):
+    if VIOLENCE in found and (_FAMILY_RE.search(norm) or (_HOUSEHOLD_ATTACKER.search(norm) and _HOUSEHOLD.search(norm))):
         found.discard(VIOLENCE)
         found.add(DOMESTIC)
-    if re.search(r"(被|正在)家暴(?!的|了?(以|之)?后|过)", norm):
+    if MEDICAL in found and TRAFFIC not in found and _ACCIDENT_RE.search(norm):
+        found.add(TRAFFIC)
+    # 被家暴 / 正在家暴 is a report unless framed; the bare word (家暴 现在, jiabao 快来人) only with "now".
+    home_violence = re.search(r"家暴(?!的|了?(以|之)?后|过|男|女|犯)", norm)
+    if home_violence and (now or re.search(r"(被|正在)家暴", norm)):
         if now or not framed:
             found.add(DOMESTIC)
             found.discard(VIOLENCE)
