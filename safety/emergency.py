@@ -88,12 +88,13 @@ _INJURED = (
 )
 _VEHICLE = r"(车|拖拉机|三轮|三蹦子|蹦蹦|摩托|货车|校车|客车|电动车|电瓶车|大巴|卡车|面包车|轿车|农用车|收割机|铲车|挖掘机)"
 # What a vehicle does to a person (撞, 刮倒, 别倒, 带倒, 碾) and a rider's fall (骑摩托摔下去).
-_HIT_BY_VEHICLE = r"(撞|刮|碰|蹭|别|挂|带|顶|铲|碾|轧)"
+_HIT_BY_VEHICLE = r"(撞|刮|碰|蹭|别|挂|带|顶|铲|碾|轧|挤|夹)"
 _RIDER_FALL = r"(骑|开|坐|驾)[^，]{0,3}" + _VEHICLE + r"[^，]{0,8}(摔|翻|掉|滑|栽|冲)(了|倒|下|进|出|到)"
 _ACCIDENT = (
     rf"(车祸|撞车|追尾|相撞|被[^，]{{0,4}}撞|车撞|撞(了|倒|死|伤|飞|到)?(人|我)|撞飞|翻车|车翻|侧翻|出了?事故|"
     rf"(摔|翻|掉|开|冲|撞)(进)?沟|撞(树|墙|电线杆|护栏)|车头|甩出来|"
-    rf"{_VEHICLE}[^，]{{0,8}}(翻|撞|出事|碾|轧|掉)|被{_VEHICLE}[^，]{{0,2}}{_HIT_BY_VEHICLE}|{_RIDER_FALL})"
+    rf"{_VEHICLE}[^，]{{0,8}}(翻|撞|出事|碾|轧|掉)|被{_VEHICLE}[^，]{{0,2}}{_HIT_BY_VEHICLE}|{_RIDER_FALL}|"
+    rf"{_VEHICLE}[^，]{{0,6}}把[^，]{{0,6}}{_HIT_BY_VEHICLE})"
 )
 _POISON = r"(农药|敌敌畏|百草枯|安眠药|老鼠药|除草剂)"
 # Sources of carbon monoxide / gas, and what poisoning looks like.
@@ -148,6 +149,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         r"灭(我)?(全家|门)|逼我(喝|吃|跳)|(到处)?找(菜)?刀|摸(菜)?刀",
         r"烧死(我|你|我们|全家|人)|弄我|收拾我|废了(我|你)|(要|想)杀|杀人",
         rf"被(人|他|她|他们)?{_HURT_VERB}(了|伤|破|晕|倒|得)",
+        rf"被[^，]{{1,6}}?{_HURT_VERB}{_NOT_HITTING}(了|伤|破|晕|倒|得|的|成)",
         r"抢劫|打劫|抢走|抢(孩子|娃)|抱走|拐走|拐跑|绑(起来|架|走|了)|劫持|挟持|(拖|拉|拽|塞|抓)(上|进)[^，]{0,4}车|带走了|抓走",
         r"(关|锁|困)(在|起来)|出不去|不让我(走|出|离开|下|回)|跟(着|踪)我|堵(在|住)|冲进|闯进|撬[^，]{0,4}(门|锁|窗)",
         r"(砸|踹|踢|撞)(我家|我们家|家)?(的)?门|打起来了|打群架|乱砍|追(着|过来|人|我|杀|砍)",
@@ -198,7 +200,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
 # First-person distress and explicit calls for help: they count even inside a legal question.
 STRONG: dict[str, tuple[str, ...]] = {
     SELF_HARM: (
-        r"不想活(?![在成])|不活了|死了算了|想死|活着[^，]{0,4}(意思|意义)|想自杀|要自杀|活不下去|撑不下去|活着(太累|没意思|没意义|有什么意思)|一了百了",
+        r"不想活(?![在成])|不活了|死了算了|想死(?!你|您|他们|她们|咱|我了)|活着[^，]{0,4}(意思|意义)|想自杀|要自杀|活不下去|撑不下去|活着(太累|没意思|没意义|有什么意思)|一了百了",
         r"(我|俺)(真|真的)?(想|要|准备|打算)(从[^，]{0,8})?(跳(下去|楼|河|江|湖|桥|井)|喝(农)?药|喝敌敌畏|喝百草枯|上吊|割腕)",
         r"(我|俺)(就|会|要)(从这里|从这儿|从这)?跳下去",
         r"活着(就是)?受罪|(跟|和|向)这个世界(说)?再见|告别这个世界|结束(自己|生命|我的生命)|了结(自己)?|不想醒|不想再拖累|拖累(你们|大家|家里)|解脱|下辈子",
@@ -233,7 +235,7 @@ _NEGATION_BEFORE = re.compile(r"(没|没有|不是|并没|未|无|别|不会|防
 # A trigger used to describe a thing (着火的厂房, 割腕的伤疤, 起火的电动车) is not a report.
 # The same goes for a trigger in the past aspect (晕倒过两次, 火烧了以后).
 _ATTRIBUTIVE_AFTER = re.compile(
-    r"了?的(?!时候|话)|了?(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回|事|件事|会儿|些年)|过(?!来|去|头|了|[，]|$)"
+    r"了?的(?!时候|话|满|浑|全|直|不|站|起|头破|鼻青|半死|要死|快)|了?(之|以)?后(?!面|边|院|门|山|屋|头)|那(次|天|年|回|事|件事|会儿|些年)|过(?!来|去|头|了|[，]|$)"
 )
 # Even first-person words describe someone else when a noun follows (卖农药给想自杀的人).
 _ABOUT_OTHERS_AFTER = re.compile(r"的(人|新闻|案子|事|学生|员工|病人|孩子|心)")
@@ -254,6 +256,7 @@ _FRAMING = re.compile(
     r"|如果|假如|万一|要是|假设|会不会|新闻|电视(?!机)|报道|(?<!不)容易|该不该|哈哈|呵呵|hhh|😂|🤣|电影|小说|视频|抖音|网上|听说|据说|讲讲|科普|安全教育|演练"
     r"|是什么|什么区别|要注意|注意(什么|啥)|多久|是真的吗|讲什么|要钱吗|收费|多少钱|算[^，]{0,4}吗"
     r"|派出所说|警察说|家务事|去世|身亡|遇难|死亡|过世|跳楼走了|病人的|患者的|作数|合同|能否|是否|赔|罚|立案|开玩笑|说是|怎么劝|(老板|对方|他)跑了|殃及|告我|要告|补办|补发|(急|气|愁|烦|笑)死(了|我|人)"
+    r"|(气|笑|哭|急|愁|烦|累|饿|冷|热|困|紧张|激动)(得|的)?(我)?(快|要)?(死|吐血|断气|疯)"
     r"|不认(账)?|认账|一分钱|医药费|误工|伤(都)?好了|(家长|对方|他家|人家|那家)(要|不给|不出|不赔|不管)|要[0-9一二两三四五六七八九十几百千万]+(块|元|千|万)?"
     r"|进(了)?医院了|照顾|瘫在床|谁(带|管)|管不管|回娘家了"
     r"|[吗么呢]$|(该|要|需要|应该|该不该|要不要)报警|警察还没|还没查|查到|花了[^，]{0,6}(块|元|千|万|钱)"
@@ -272,6 +275,15 @@ _TOPIC_SWITCH = re.compile(r"先不(说|问|管)|不说了|不问了|回头再(�
 # Violence by an unnamed "he" or "she" in a household (孩子在哭, 反锁, 离婚): violence at home.
 _HOUSEHOLD_ATTACKER = re.compile(r"(他|她)(?!们)[^，]{0,6}(打|揍|掐|踹|踢|砸|拿刀|锁|烫|弄死|打死|收拾)")
 _HOUSEHOLD = re.compile(r"孩子|娃|家里|屋里|卧室|厕所|反锁|锁门|离婚|结婚|喝醉|喝多|喝了酒|回家|娘家|砸家")
+# A flood (暴雨把村里淹了, 水到腰了) with people who cannot get out: drowning.
+_FLOOD = re.compile(r"淹了|发大水|洪水|山洪|涨水|水(漫|灌)|水(到|没过|淹到)[^，]{0,2}(腰|胸|脖子|膝盖|大腿|房顶|屋顶|二楼|床)")
+_TRAPPED = re.compile(r"困|出不来|出不去|走不了|跑不了|爬到(房顶|屋顶|楼顶|树上)|救命|快来")
+# An animal hit by a vehicle (牛被车撞死了) with no person hurt is not a traffic emergency.
+_ANIMAL_HIT = re.compile(
+    r"(牛|羊|猪|狗|鸡|鸭|鹅|驴|马(?!路)|骡|猫)[^，]{0,2}(被|让)[^，]{0,4}(撞|轧|碾|压)"
+    r"|(撞|轧|碾|压)(死|伤|倒)?了?[^，]{0,3}(牛|羊|猪|狗|鸡|鸭|鹅|驴|马(?!路)|骡|猫)"
+)
+_PERSON_HURT = re.compile(r"(人|我|娃|孩子|老人|爹|妈|爸|他|她)[^，]{0,4}(血|伤|躺|不动|起不来|断|昏|晕|喘)")
 # A vehicle accident anywhere in a message that reports an injury: the injury is a traffic accident's.
 _ACCIDENT_RE = re.compile(_ACCIDENT)
 
@@ -389,6 +401,11 @@ def detect(text: str) -> Detection:
         found.add(DOMESTIC)
     if MEDICAL in found and TRAFFIC not in found and _ACCIDENT_RE.search(norm):
         found.add(TRAFFIC)
+    if _ANIMAL_HIT.search(norm) and not _PERSON_HURT.search(norm):
+        cancelled |= found & {TRAFFIC, MEDICAL}
+        found -= {TRAFFIC, MEDICAL}
+    if _FLOOD.search(norm) and _TRAPPED.search(norm) and not (framed and not now) and not all_clear:
+        found.add(DROWNING)
     # 被家暴 / 正在家暴 is a report unless framed; the bare word (家暴 现在, jiabao 快来人) only with "now".
     home_violence = re.search(r"家暴(?!的|了?(以|之)?后|过|男|女|犯)", norm)
     if home_violence and (now or re.search(r"(被|正在)家暴", norm)):
