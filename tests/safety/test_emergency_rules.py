@@ -45,7 +45,7 @@ def test_every_dev_emergency_gets_its_numbers() -> None:
 
 # Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 11
 # was run once after the last change and left as it was (its one miss is in its header).
-HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 0.95}
+HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 1.0, "round12": 1.0, "round13": 1.0}
 
 
 @pytest.mark.parametrize("part", HELD_OUT_PARTS)
