@@ -13,7 +13,8 @@ change and run once. ``round12``: written for issue 10 before the detector's rul
 and before anything was run on it, committed before its first run (first-run numbers in
 docs/benchmarks.md and its header); its misses were then seen while the method changed. ``round13``:
 written after those changes (by the engineer who made them, without running anything on it) and
-committed before its first run. Each line is
+committed before its first run. ``round14``: written the same way after the changes that followed round
+13, committed before its first run: the clean measure of the method as committed. Each line is
 ``kind<TAB>message``; for emergencies the kind says which numbers the reply must contain, for
 non-emergencies which kind's words the message borrows.
 """
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
-PARTS = ("dev", "heldout", "round9", "round10", "round11", "round12", "round13")
+PARTS = ("dev", "heldout", "round9", "round10", "round11", "round12", "round13", "round14")
 # The parts nothing was ever fitted to: the rules and the score must not be tuned on them.
-HELD_OUT_PARTS = ("heldout", "round9", "round10", "round11", "round12", "round13")
+HELD_OUT_PARTS = ("heldout", "round9", "round10", "round11", "round12", "round13", "round14")
 
 # The numbers a reply must contain for a labelled emergency (in any order; more are allowed): issue 10's
 # list, with the domestic-violence line 12338 and the crisis line 12356 (required from round 12 on; the
