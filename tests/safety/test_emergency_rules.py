@@ -47,7 +47,7 @@ def test_every_dev_emergency_gets_its_numbers() -> None:
 
 # Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 11
 # was run once after the last change and left as it was (its one miss is in its header).
-HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 1.0, "round12": 1.0, "round13": 1.0, "round14": 1.0}
+HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 1.0, "round12": 1.0, "round13": 1.0, "round14": 1.0, "round15": 1.0}
 
 
 @pytest.mark.parametrize("part", HELD_OUT_PARTS)
@@ -240,6 +240,10 @@ def test_no_homophone_slip_is_a_word_of_real_legal_questions() -> None:
         ("我爷爷昏过去了 救护车一般多久到", ("120",)),
         # gas underground
         ("化粪池里下去的人晕倒了", ("120",)),
+        # the shortest plea; an ex-partner; someone on a ledge who will not come down, beside "how to"
+        ("救我", ("110", "120")),
+        ("前男友拿着刀在我家门口", ("110", "12338")),
+        ("我弟坐在楼顶边上说要跳 怎么劝都不听", ("110", "120", "12356")),
     ],
 )
 def test_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...]) -> None:
@@ -265,6 +269,11 @@ def test_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...
         "我家电视机坏了 商家不给修",
         "煤炉取暖容易中毒 村里该不该管",
         "我工友去年从架子上掉下来 工伤认定下来了",
+        "快来人 我家的电动车被偷了",
+        "我快不行了 欠的债还不上",
+        "燃气灶老是点不着火 能退货吗",
+        "我脑袋要炸了 作业太多",
+        "我想立个遗嘱 房子给小儿子",
     ],
 )
 def test_idioms_things_and_past_events_are_not_emergencies(text: str) -> None:
