@@ -47,7 +47,7 @@ def test_every_dev_emergency_gets_its_numbers() -> None:
 
 # Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 11
 # was run once after the last change and left as it was (its one miss is in its header).
-HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 1.0, "round12": 1.0, "round13": 1.0, "round14": 1.0, "round15": 1.0}
+HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 1.0, "round12": 1.0, "round13": 1.0, "round14": 1.0, "round15": 1.0, "round16": 1.0}
 
 
 @pytest.mark.parametrize("part", HELD_OUT_PARTS)
@@ -244,6 +244,11 @@ def test_no_homophone_slip_is_a_word_of_real_legal_questions() -> None:
         ("救我", ("110", "120")),
         ("前男友拿着刀在我家门口", ("110", "12338")),
         ("我弟坐在楼顶边上说要跳 怎么劝都不听", ("110", "120", "12356")),
+        # a call to put a fire out; a vehicle that ran over a child; a valve that will not close; rails
+        ("快救火 后院的柴房", ("119",)),
+        ("收割机把一个老人轧了", ("122", "120")),
+        ("燃气阀门关不住了", ("119",)),
+        ("有人躺在铁轨上不走", ("110", "120", "12356")),
     ],
 )
 def test_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...]) -> None:
@@ -274,6 +279,11 @@ def test_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...
         "燃气灶老是点不着火 能退货吗",
         "我脑袋要炸了 作业太多",
         "我想立个遗嘱 房子给小儿子",
+        "救火队员是事业编吗",
+        "点火枪能带上火车吗",
+        "溺水急救课程在哪报名",
+        "我老公老打我 现在分开了 能要赔偿吗",
+        "这剧的男主最后跳河了 太惨了",
     ],
 )
 def test_idioms_things_and_past_events_are_not_emergencies(text: str) -> None:
