@@ -58,17 +58,23 @@ NUMBERS: dict[str, tuple[str, ...]] = {
 KINDS: tuple[str, ...] = tuple(NUMBERS)
 # For the operator queue and the statistics (staff read these).
 KIND_NAMES: dict[str, str] = {
-    SELF_HARM: "自伤自杀", FIRE_TRAPPED: "火灾有人被困", FIRE: "火灾", GAS_LEAK: "燃气泄漏",
-    GAS_POISONING: "煤气中毒", DROWNING: "溺水", TRAFFIC: "交通事故伤人", DOMESTIC: "家庭暴力",
-    VIOLENCE: "暴力威胁", MEDICAL: "急病受伤", UNSPECIFIED: "未说明的危险",
+    SELF_HARM: "自伤自杀",
+    FIRE_TRAPPED: "火灾有人被困",
+    FIRE: "火灾",
+    GAS_LEAK: "燃气泄漏",
+    GAS_POISONING: "煤气中毒",
+    DROWNING: "溺水",
+    TRAFFIC: "交通事故伤人",
+    DOMESTIC: "家庭暴力",
+    VIOLENCE: "暴力威胁",
+    MEDICAL: "急病受伤",
+    UNSPECIFIED: "未说明的危险",
 }
 
 # ---------------------------------------------------------------------------------------------
 # Triggers per kind. Each entry is a regular expression on the normalised text.
 # ---------------------------------------------------------------------------------------------
-_WEAPON = (
-    r"(刀|菜刀|砍刀|斧头|斧子|棍|棒|枪|锄头|镰刀|砖|钢管|铁锹|铁棍|剪刀|汽油|锤|酒瓶|瓶子|硫酸|钢筋|扁担|叉)"
-)
+_WEAPON = r"(刀|菜刀|砍刀|斧头|斧子|棍|棒|枪|锄头|镰刀|砖|钢管|铁锹|铁棍|剪刀|汽油|锤|酒瓶|瓶子|硫酸|钢筋|扁担|叉)"
 _PERSON = (
     r"(我|人|他|她|咱|孩子|娃|小孩|老人|全家|一家|弟|妹|哥|姐|爸|妈|爹|娘|儿|女|孙|老板|老师|邻居|大爷|"
     r"大妈|老婆|老公|媳妇|男人|闺女|朋友|同学|工友|司机)"
@@ -86,7 +92,10 @@ _INJURED = (
     r"(血|受伤|伤了|伤着|重伤|断了|动不了|不动|不说话|躺|倒地|倒在|起不来|站不起来|压(在|住|着)|卡(在|住)|困在|"
     r"昏|晕|不行了|出不来|没气|没反应|没动静|人事不省|不省人事|喊|救命|死)"
 )
-_VEHICLE = r"(车|拖拉机|三轮|三蹦子|蹦蹦|摩托|货车|校车|客车|电动车|电瓶车|大巴|卡车|面包车|轿车|农用车|收割机|铲车|挖掘机)"
+_VEHICLE = (
+    r"(车|拖拉机|三轮|三蹦子|蹦蹦|摩托|货车|校车|客车|电动车|电瓶车|大巴|卡车|面包车|轿车|农用车|"
+    r"收割机|铲车|挖掘机)"
+)
 # What a vehicle does to a person (撞, 刮倒, 别倒, 带倒, 碾) and a rider's fall (骑摩托摔下去).
 _HIT_BY_VEHICLE = r"(撞|刮|碰|蹭|别|挂|带|顶|铲|碾|轧|挤|夹|压)"
 _RIDER_FALL = r"(骑|开|坐|驾)[^，]{0,3}" + _VEHICLE + r"[^，]{0,8}(摔|翻|掉|滑|栽|冲)(了|倒|下|进|出|到)"
@@ -197,9 +206,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         r"把[^，]{0,4}(人|娃|孩子|小孩|老人)(给)?(碾|轧|撞飞)|(碾|轧|压)(到|着|死|倒)?了?(人|孩子|娃)|被(车)?(碾|轧)|撞飞",
         rf"{_VEHICLE}[^，]{{0,10}}(碾|轧|压)(过去|过|到|住|着|在)|(压|卡|夹)在{_VEHICLE}[^，]{{0,3}}(下|底|里)",
     ),
-    UNSPECIFIED: (
-        r"救命(?!钱|稻草|恩|之恩)|救救(?!我?的)|救我(?!的)|快来人|来人啊|出人命|sos",
-    ),
+    UNSPECIFIED: (r"救命(?!钱|稻草|恩|之恩)|救救(?!我?的)|救我(?!的)|快来人|来人啊|出人命|sos",),
 }
 
 # First-person distress and explicit calls for help: they count even inside a legal question.
@@ -289,7 +296,9 @@ _TOPIC_SWITCH = re.compile(r"先不(说|问|管)|不说了|不问了|回头再(�
 _HOUSEHOLD_ATTACKER = re.compile(r"(他|她)(?!们)[^，]{0,6}(打|揍|掐|踹|踢|砸|拿刀|锁|烫|弄死|打死|收拾)")
 _HOUSEHOLD = re.compile(r"孩子|娃|家里|屋里|卧室|厕所|反锁|锁门|离婚|结婚|喝醉|喝多|喝了酒|回家|娘家|砸家")
 # A flood (暴雨把村里淹了, 水到腰了) with people who cannot get out: drowning.
-_FLOOD = re.compile(r"淹了|发大水|洪水|山洪|涨水|水(漫|灌)|水(到|没过|淹到)[^，]{0,2}(腰|胸|脖子|膝盖|大腿|房顶|屋顶|二楼|床)")
+_FLOOD = re.compile(
+    r"淹了|发大水|洪水|山洪|涨水|水(漫|灌)|水(到|没过|淹到)[^，]{0,2}(腰|胸|脖子|膝盖|大腿|房顶|屋顶|二楼|床)"
+)
 _TRAPPED = re.compile(r"困|出不来|出不去|走不了|跑不了|爬到(房顶|屋顶|楼顶|树上)|救命|快来")
 # An animal hit by a vehicle (牛被车撞死了) with no person hurt is not a traffic emergency.
 _ANIMAL_HIT = re.compile(
@@ -409,7 +418,8 @@ def detect(text: str) -> Detection:
             matched += [m.group(0) for m in hits]
         elif hits or any(p.search(norm) for p in patterns):
             cancelled.add(kind)
-    if VIOLENCE in found and (_FAMILY_RE.search(norm) or (_HOUSEHOLD_ATTACKER.search(norm) and _HOUSEHOLD.search(norm))):
+    at_home = bool(_FAMILY_RE.search(norm) or (_HOUSEHOLD_ATTACKER.search(norm) and _HOUSEHOLD.search(norm)))
+    if VIOLENCE in found and at_home:
         found.discard(VIOLENCE)
         found.add(DOMESTIC)
     if MEDICAL in found and TRAFFIC not in found and _ACCIDENT_RE.search(norm):
@@ -443,8 +453,7 @@ def detect(text: str) -> Detection:
     probability = score.probability(norm)
     # The score is not asked about a plea already judged hyperbole: the plea words are what it would react to.
     # Nor about words the rules saw and set aside (negated, framed, past): the score would react to them.
-    learned = (not found and not cancelled and not all_clear and (now or not framed)
-               and probability >= score.threshold())
+    learned = not found and not cancelled and not all_clear and (now or not framed) and probability >= score.threshold()
     if learned:
         found = _learned_kinds(norm)
     elif found and probability >= score.threshold():
