@@ -17,7 +17,9 @@ committed before its first run. ``round14``: written the same way after the chan
 13, committed before its first run; its misses were then seen. ``round15``: written after the last change
 of that session, committed before its first run; its misses were then seen. ``round16``: written the
 same way after the changes that followed round 15, committed before its first run: the clean measure of
-the method as committed. Each line is
+the method as it then was; its misses were then seen. ``round17``: written after the last change of
+that session, committed before its first run, and nothing changed after it: the clean measure of the
+method as committed. Each line is
 ``kind<TAB>message``; for emergencies the kind says which numbers the reply must contain, for
 non-emergencies which kind's words the message borrows.
 """
@@ -28,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
-PARTS = ("dev", "heldout", "round9", "round10", "round11", "round12", "round13", "round14", "round15", "round16")
+PARTS = ("dev", "heldout", "round9", "round10", "round11", "round12", "round13", "round14", "round15", "round16", "round17")
 # The parts nothing was ever fitted to: the rules and the score must not be tuned on them.
-HELD_OUT_PARTS = ("heldout", "round9", "round10", "round11", "round12", "round13", "round14", "round15", "round16")
+HELD_OUT_PARTS = ("heldout", "round9", "round10", "round11", "round12", "round13", "round14", "round15", "round16", "round17")
 
 # The numbers a reply must contain for a labelled emergency (in any order; more are allowed): issue 10's
 # list, with the domestic-violence line 12338 and the crisis line 12356 (required from round 12 on; the
