@@ -177,7 +177,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         r"(药|安眠药)[^，]{0,4}(全|都)(吃|吞|喝)|永别|(站|坐)在(楼顶|桥上|河边|江边|天台|窗台|楼边)|(站|坐|躺|蹲)在[^，]{0,2}(铁轨|铁道|轨道|悬崖|崖边)|(铁轨|铁道|轨道|悬崖|崖边)[^，]{0,3}(站|坐|躺|蹲)着|楼顶边",
         r"拿着[^，]{0,2}农药|农药瓶|熬不(下去|住)|想从[^，]{0,6}跳|说要去死|要去死|吊(起来|死)",
         r"去死|想不开|绳子|遗书|准备了[^，]{0,4}(药|绳|刀|农药)|不想回去|没有留恋|活着太痛苦|安排后事|交代后事|遗言",
-        r"今晚就(走|结束|去)|划了[^，]{0,4}(道|刀|口子)|划(了)?(手|腕)|把自己(锁|关)|说要烧炭|烧炭(?!取暖)",
+        r"最后一(条|次)(消息|信息|留言)|这是我最后|对不起(大家|你们|爸妈|爸爸妈妈|家里人|所有人)|今晚就(走|结束|去)|划了[^，]{0,4}(道|刀|口子)|划(了)?(手|腕)|把自己(锁|关)|说要烧炭|烧炭(?!取暖)",
         # self-harm worded as an injury: a cut made on oneself (刀片, 自己, 把手划开) or refusing help
         r"(刀片|自己).{0,10}?(割|划|砍|扎|捅)|把(手|腕|胳膊|手腕|脖子)[^，]{0,2}(割|划)(开|破|断)|(想|要)(割|划)(下去|手|腕)"
         r"|割(破|开|伤)?了?(手|胳膊|脖子)(?!机|套)|别管我|不要管我|不用救",
@@ -228,6 +228,7 @@ _CIVIL_MATTER = re.compile(
     r"表格|填|户口|手续|材料|证明|办证|考试|作业|网站|评理|偷|被盗|丢了|判决|法院|看不懂|房贷|车贷|债|价"
 )
 
+_CRY_FOR_HELP = re.compile(r"(喊|叫|呼|哭)(着)?救命|呼救")
 # Distress too vague to name a danger by itself (我快死了, 不行了).
 _VAGUE_DISTRESS = re.compile(r"(快|要)?(死了|不行了|不行|快不行)|快死了")
 
@@ -445,7 +446,8 @@ def detect(text: str) -> Detection:
         found.add(FIRE_TRAPPED)
     if found - {UNSPECIFIED}:
         found.discard(UNSPECIFIED)
-    civil_plea = found == {UNSPECIFIED} and bool(_CIVIL_MATTER.search(norm))
+    # Someone else heard crying for help (那女的一直喊救命) is no one's hyperbole, wherever it happens.
+    civil_plea = found == {UNSPECIFIED} and bool(_CIVIL_MATTER.search(norm)) and not _CRY_FOR_HELP.search(norm)
     # 我快死了 房贷还不上: the vague words of distress alone, about money or property, are hyperbole too.
     if found == {MEDICAL} and all(_VAGUE_DISTRESS.fullmatch(w) for w in matched) and _CIVIL_MATTER.search(norm):
         found.discard(MEDICAL)

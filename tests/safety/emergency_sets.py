@@ -30,9 +30,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
-PARTS = ("dev", "heldout", "round9", "round10", "round11", "round12", "round13", "round14", "round15", "round16", "round17")
+PARTS = (
+    "dev",
+    "heldout",
+    "round9",
+    "round10",
+    "round11",
+    "round12",
+    "round13",
+    "round14",
+    "round15",
+    "round16",
+    "round17",
+)
 # The parts nothing was ever fitted to: the rules and the score must not be tuned on them.
-HELD_OUT_PARTS = ("heldout", "round9", "round10", "round11", "round12", "round13", "round14", "round15", "round16", "round17")
+HELD_OUT_PARTS = (
+    "heldout",
+    "round9",
+    "round10",
+    "round11",
+    "round12",
+    "round13",
+    "round14",
+    "round15",
+    "round16",
+    "round17",
+)
 
 # The numbers a reply must contain for a labelled emergency (in any order; more are allowed): issue 10's
 # list, with the domestic-violence line 12338 and the crisis line 12356 (required from round 12 on; the
