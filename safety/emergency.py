@@ -58,23 +58,17 @@ NUMBERS: dict[str, tuple[str, ...]] = {
 KINDS: tuple[str, ...] = tuple(NUMBERS)
 # For the operator queue and the statistics (staff read these).
 KIND_NAMES: dict[str, str] = {
-    SELF_HARM: "自伤自杀",
-    FIRE_TRAPPED: "火灾有人被困",
-    FIRE: "火灾",
-    GAS_LEAK: "燃气泄漏",
-    GAS_POISONING: "煤气中毒",
-    DROWNING: "溺水",
-    TRAFFIC: "交通事故伤人",
-    DOMESTIC: "家庭暴力",
-    VIOLENCE: "暴力威胁",
-    MEDICAL: "急病受伤",
-    UNSPECIFIED: "未说明的危险",
+    SELF_HARM: "自伤自杀", FIRE_TRAPPED: "火灾有人被困", FIRE: "火灾", GAS_LEAK: "燃气泄漏",
+    GAS_POISONING: "煤气中毒", DROWNING: "溺水", TRAFFIC: "交通事故伤人", DOMESTIC: "家庭暴力",
+    VIOLENCE: "暴力威胁", MEDICAL: "急病受伤", UNSPECIFIED: "未说明的危险",
 }
 
 # ---------------------------------------------------------------------------------------------
 # Triggers per kind. Each entry is a regular expression on the normalised text.
 # ---------------------------------------------------------------------------------------------
-_WEAPON = r"(刀|菜刀|砍刀|斧头|斧子|棍|棒|枪|锄头|镰刀|砖|钢管|铁锹|铁棍|剪刀|汽油|锤|酒瓶|瓶子|硫酸|钢筋|扁担|叉)"
+_WEAPON = (
+    r"(刀|菜刀|砍刀|斧头|斧子|棍|棒|枪|锄头|镰刀|砖|钢管|铁锹|铁棍|剪刀|汽油|锤|酒瓶|瓶子|硫酸|钢筋|扁担|叉)"
+)
 _PERSON = (
     r"(我|人|他|她|咱|孩子|娃|小孩|老人|全家|一家|弟|妹|哥|姐|爸|妈|爹|娘|儿|女|孙|老板|老师|邻居|大爷|"
     r"大妈|老婆|老公|媳妇|男人|闺女|朋友|同学|工友|司机)"
@@ -206,7 +200,9 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         r"把[^，]{0,4}(人|娃|孩子|小孩|老人)(给)?(碾|轧|撞飞)|(碾|轧|压)(到|着|死|倒)?了?(人|孩子|娃)|被(车)?(碾|轧)|撞飞",
         rf"{_VEHICLE}[^，]{{0,10}}(碾|轧|压)(过去|过|到|住|着|在)|(压|卡|夹)在{_VEHICLE}[^，]{{0,3}}(下|底|里)",
     ),
-    UNSPECIFIED: (r"救命(?!钱|稻草|恩|之恩)|救救(?!我?的)|救我(?!的)|快来人|来人啊|出人命|sos",),
+    UNSPECIFIED: (
+        r"救命(?!钱|稻草|恩|之恩)|救救(?!我?的)|救我(?!的)|快来人|来人啊|出人命|sos",
+    ),
 }
 
 # First-person distress and explicit calls for help: they count even inside a legal question.
@@ -458,7 +454,8 @@ def detect(text: str) -> Detection:
     probability = score.probability(norm)
     # The score is not asked about a plea already judged hyperbole: the plea words are what it would react to.
     # Nor about words the rules saw and set aside (negated, framed, past): the score would react to them.
-    learned = not found and not cancelled and not all_clear and (now or not framed) and probability >= score.threshold()
+    learned = (not found and not cancelled and not all_clear and (now or not framed)
+               and probability >= score.threshold())
     if learned:
         found = _learned_kinds(norm)
     elif found and probability >= score.threshold():

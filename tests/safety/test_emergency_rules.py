@@ -40,28 +40,14 @@ def test_held_out_messages_are_not_nlu_training_data() -> None:
 
 
 def test_every_dev_emergency_gets_its_numbers() -> None:
-    missed = [
-        (e.kind, e.text, safety.detect(e.text).kinds)
-        for e in load(True, "dev")
-        if not e.caught_by(safety.detect(e.text).numbers)
-    ]
+    missed = [(e.kind, e.text, safety.detect(e.text).kinds) for e in load(True, "dev")
+              if not e.caught_by(safety.detect(e.text).numbers)]
     assert missed == []
 
 
-# Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 11
-# was run once after the last change and left as it was (its one miss is in its header).
-HELD_OUT_MIN_RECALL = {
-    "heldout": 1.0,
-    "round9": 1.0,
-    "round10": 1.0,
-    "round11": 1.0,
-    "round12": 1.0,
-    "round13": 1.0,
-    "round14": 1.0,
-    "round15": 1.0,
-    "round16": 1.0,
-    "round17": 0.97,  # one miss left (a threat framed by a past hospital stay, see its header)
-}
+# Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 17
+# keeps the one miss it still has (see its header).
+HELD_OUT_MIN_RECALL = {part: 1.0 for part in HELD_OUT_PARTS} | {"round17": 0.97}
 
 
 @pytest.mark.parametrize("part", HELD_OUT_PARTS)
@@ -223,10 +209,8 @@ def test_a_homophone_slip_of_a_danger_word_reads_as_the_word(slip: str, word: st
 
 def test_no_homophone_slip_is_a_word_of_real_legal_questions() -> None:
     """The slips are mapped everywhere, so none may be a word residents use for something else."""
-    files = [
-        *sorted((ROOT / "knowledge" / "data" / "eval").glob("stard_*.jsonl")),
-        ROOT / "knowledge" / "data" / "faq" / "lecoqa_train.jsonl",
-    ]
+    files = [*sorted((ROOT / "knowledge" / "data" / "eval").glob("stard_*.jsonl")),
+             ROOT / "knowledge" / "data" / "faq" / "lecoqa_train.jsonl"]
     questions = [line for path in files for line in path.read_text(encoding="utf-8").splitlines()]
     assert len(questions) > 1000
     assert [slip for slip, _ in HOMOPHONE_SLIPS if any(slip in q for q in questions)] == []
