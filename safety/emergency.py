@@ -330,6 +330,10 @@ class Detection:
     probability: float = 0.0
     # True when the kinds come from the learned score because the rules found nothing.
     learned: bool = False
+    # True when the rules read the message as something else and nothing says a danger is happening now: a
+    # question, the past, news, an idiom (笑死我了), a plea about money, a danger word negated or set aside.
+    # The NLU component then does not keep a classifier's ``emergency`` either.
+    set_aside: bool = False
 
     @property
     def is_emergency(self) -> bool:
@@ -466,6 +470,7 @@ def detect(text: str) -> Detection:
         matched=tuple(matched),
         probability=round(probability, 3),
         learned=learned,
+        set_aside=not found and bool(cancelled or all_clear or (framed and not now)),
     )
 
 

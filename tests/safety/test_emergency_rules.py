@@ -306,3 +306,17 @@ def test_an_added_kind_never_makes_a_message_an_emergency() -> None:
     """Only a message the rules already flagged gets the learned score's kind."""
     for text in ("骑车回家路上跟人家的车碰了", "出车祸以后的赔偿标准", "老公的车被人撞了 保险怎么赔"):
         assert safety.detect(text).kinds == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "set_aside"),
+    [
+        ("笑死我了 这个视频太逗了", True),
+        ("出租房着火的事法院判下来了", True),
+        ("我这边出了点状况", False),
+        ("着火了", False),
+    ],
+)
+def test_a_message_the_rules_set_aside_says_so(text: str, set_aside: bool) -> None:
+    """The NLU component drops the classifier's own ``emergency`` for a message the rules set aside."""
+    assert safety.detect(text).set_aside is set_aside
