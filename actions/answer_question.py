@@ -47,7 +47,7 @@ class ActionAnswerQuestion(AnsweringAction):
         topic = choose_topic(nlu_topics(tracker), answer.found.hits, records.TOPICS)
         if answer.outcome == "fallback":
             return await _refer_instead(dispatcher, tracker, answer, topic)
-        return await _answer(dispatcher, tracker, answer, topic)
+        return await _answer(dispatcher, tracker, answer, topic, domain)
 
     def failure_events(self, tracker: Tracker) -> list[EventType]:
         return [SlotSet("referral_offered", False)]
@@ -59,12 +59,15 @@ def _search(text: str) -> Answer:
     return compose(search_engine(), text, approved_entries(), top_k=WEIGHTS.law_vote_depth)
 
 
-async def _answer(dispatcher, tracker, answer: Answer, topic: str) -> list[EventType]:
+async def _answer(dispatcher, tracker, answer: Answer, topic: str, domain: dict[str, Any]) -> list[EventType]:
     hits = answer.hits
-    reply.send_answer(dispatcher, hits, topic, answer.text)
+    # A written (FAQ, operator) answer needs no draft; the search's articles may get one (off by default).
+    draft = await reply.plain_draft(latest_text(tracker), hits, domain) if answer.outcome == "answered" else None
+    reply.send_answer(dispatcher, hits, topic, answer.text, draft.text if draft else None)
     outcome = "faq" if answer.outcome in ("faq", "operator") else "answered"
     reasons = triage.complexity_reasons(latest_text(tracker))
-    consultation_id = await _log(tracker, topic, hits, "referred" if reasons else outcome, answer)
+    status = draft.status if draft else None
+    consultation_id = await _log(tracker, topic, hits, "referred" if reasons else outcome, answer, status)
     events: list[EventType] = [
         SlotSet("topic", records.topic_name(topic)),
         SlotSet("last_question", latest_text(tracker)),
@@ -104,7 +107,9 @@ async def _queue_for_operator(tracker: Tracker) -> None:
         logger.exception("could not queue the conversation for an operator")
 
 
-async def _log(tracker: Tracker, topic: str, hits, outcome: str, answer: Answer) -> str | None:
+async def _log(
+    tracker: Tracker, topic: str, hits, outcome: str, answer: Answer, draft: str | None = None
+) -> str | None:
     """Store the consultation; a database failure must not cost the resident the answer."""
     try:
         consultation = records.NewConsultation(
@@ -115,6 +120,7 @@ async def _log(tracker: Tracker, topic: str, hits, outcome: str, answer: Answer)
             topic=topic,
             articles=[h.id for h in hits],
             confidence=answer.confidence,
+            draft=draft,
         )
         return (await asyncio.to_thread(records.write, consultation)).id
     except Exception:  # noqa: BLE001 - logged; the answer still goes out

@@ -8,6 +8,14 @@
 | ``HANDOFF_TIMEOUT_MINUTES`` | ``10`` | minutes a resident waits for an operator (转人工) before the bot
   resumes |
 | ``ACTIONS_PRELOAD`` | ``1`` | load the search engine when the action server starts |
+| ``ANSWER_LLM_URL`` | empty (off) | base URL of the county's own OpenAI-compatible model server (e.g.
+  ``http://127.0.0.1:8000/v1``; ``POST {url}/chat/completions``): answers from the search get a short
+  plain-language draft above the verbatim articles when it passes the guard (``knowledge.drafting``) |
+| ``ANSWER_LLM_MODEL`` | empty | the ``model`` of the request (needed by Ollama and by servers with several
+  models; left out when empty) |
+| ``ANSWER_LLM_KEY`` | empty | sent as ``Authorization: Bearer …`` when set; only ever from the environment |
+| ``ANSWER_LLM_TIMEOUT`` | ``6`` | seconds the resident may wait for a draft; after that the plain answer goes out |
+| ``ANSWER_LLM_MAX_CHARS`` | ``400`` | a longer draft is dropped |
 
 ``HOTLINE_HOURS`` is one or more ``DAYS TIMES`` groups separated by ``;``. ``DAYS`` is a day
 (``mon`` … ``sun``), a range (``mon-fri``) or a comma list of them (``mon,wed,sat``); ``TIMES`` is a
@@ -117,6 +125,11 @@ FAILED_ANSWERS_BEFORE_REFERRAL = int(os.environ.get("FAILED_ANSWERS_BEFORE_REFER
 HOTLINE_HOURS = parse_hotline_hours(os.environ.get("HOTLINE_HOURS", "mon-fri 08:30-12:00,14:00-17:30"))
 HANDOFF_TIMEOUT_MINUTES = _float("HANDOFF_TIMEOUT_MINUTES", 10)
 PRELOAD = os.environ.get("ACTIONS_PRELOAD", "1") not in ("0", "false", "no")
+ANSWER_LLM_URL = os.environ.get("ANSWER_LLM_URL", "").strip().rstrip("/")
+ANSWER_LLM_MODEL = os.environ.get("ANSWER_LLM_MODEL", "").strip()
+ANSWER_LLM_KEY = os.environ.get("ANSWER_LLM_KEY", "").strip()
+ANSWER_LLM_TIMEOUT = _float("ANSWER_LLM_TIMEOUT", 6)
+ANSWER_LLM_MAX_CHARS = int(os.environ.get("ANSWER_LLM_MAX_CHARS", "400"))
 
 # Rasa input channel → the channel names kept in statistics.
 CHANNELS = {"rest": "rest", "webchat": "web", "socketio": "web", "wechat": "wechat", "hotline": "hotline"}

@@ -83,6 +83,24 @@ class RedisStore:
         return await self._redis.lpop(PREFIX + queue)
 
 
+def _set_wal(conn: sqlite3.Connection, wait: float = 30.0) -> None:
+    """Switch a SQLite file to WAL, waiting out a second process doing the same.
+
+    Changing the journal mode takes an exclusive lock and SQLite answers "database is locked" at once,
+    without calling the busy handler, when two processes open a fresh file together (two workers
+    starting side by side), so the wait is ours.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteStore:
     """One SQLite file; a unique key makes a claim atomic across processes."""
 
@@ -90,7 +108,7 @@ class SqliteStore:
         self._path = Path(path)
         self._path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _set_wal(conn)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL)"
             )

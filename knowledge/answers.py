@@ -185,16 +185,22 @@ def quote(hit: Hit) -> str:
     return f"{hit.citation}：{hit.text}"
 
 
-def answer_responses(hits: Sequence[Hit], topic: str, text: str | None) -> list[tuple[str, dict[str, str]]]:
+def answer_responses(
+    hits: Sequence[Hit], topic: str, text: str | None, draft: str | None = None
+) -> list[tuple[str, dict[str, str]]]:
     """The domain responses that carry an answer, in order, with their variables.
 
-    The lead (a written answer: ``utter_faq_answer``; else the topic's ``utter_legal_question/<topic>``)
-    with the articles quoted verbatim, the topic's next step, the disclaimer. The wording is
-    ``domain.yml``'s; the bot sends these responses and the agent assist fills them in the same way.
+    The lead (a written answer: ``utter_faq_answer``; else a plain-language draft that passed
+    ``knowledge.drafting.check_draft``: ``utter_drafted_answer``; else the topic's
+    ``utter_legal_question/<topic>``) with the articles quoted verbatim, the topic's next step, the
+    disclaimer. The wording is ``domain.yml``'s; the bot sends these responses and the agent assist
+    fills them in the same way.
     """
     articles = "\n\n".join(quote(h) for h in hits)
     if text:
         lead = ("utter_faq_answer", {"answer": text.strip(), "articles": articles})
+    elif draft:
+        lead = ("utter_drafted_answer", {"draft": draft.strip(), "articles": articles})
     else:
         lead = (f"utter_legal_question/{topic}", {"articles": articles})
     return [lead, (f"utter_next_step_{topic}", {}), ("utter_disclaimer", {})]

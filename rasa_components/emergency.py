@@ -8,8 +8,10 @@ a request for a person or a form answer, and the action knows which numbers to g
 
 The classifier's own ``emergency`` is kept when the rules find nothing (the action then gives 110 /
 120), unless the learned score (safety/score.py) finds a danger very unlikely (below
-``keep_classifier_above``): the classifier takes many questions that merely mention fire or gas
-for emergencies (着火了的房子归谁); such a message then gets the classifier's next intent.
+``keep_classifier_above``) or the rules set the message aside (a question, the past, news, an idiom
+such as 笑死我了, a plea about money: ``Detection.set_aside``): the classifier takes many questions that
+merely mention fire or gas for emergencies (着火了的房子归谁); such a message then gets the classifier's
+next intent.
 
 Rasa imports this module by its dotted path; ``rasa`` puts the working directory on ``sys.path``
 and the start scripts also set ``PYTHONPATH`` to the repo root.
@@ -62,7 +64,9 @@ class EmergencyDetector(GraphComponent):
             detection = safety.detect(text)
             if detection.kinds:
                 self._mark(message, detection.kinds)
-            elif self._intent_name(message) == self.intent and detection.probability < self.keep_classifier_above:
+            elif self._intent_name(message) == self.intent and (
+                detection.set_aside or detection.probability < self.keep_classifier_above
+            ):
                 self._demote(message)
         return messages
 

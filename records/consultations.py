@@ -23,7 +23,7 @@ from records.errors import InvalidValue, UnknownConsultation
 from records.privacy import hash_sender
 from records.receipts import Receipt
 from records.redact import redact
-from records.schema import CHANNELS, OUTCOMES, consultations, utcnow
+from records.schema import CHANNELS, DRAFT_STATUSES, OUTCOMES, consultations, utcnow
 from records.topics import topic_name
 from records.village_db import resolve_village
 
@@ -42,6 +42,7 @@ class Consultation:
     articles: list[str]
     outcome: str
     confidence: float | None
+    draft: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +59,7 @@ class NewConsultation:
     topic: str | None = None
     articles: Sequence[str] = ()
     confidence: float | None = None
+    draft: str | None = None  # the county model's draft: "used", "dropped", or None (not asked)
     village: int | str | None = None
     created_at: datetime = field(default_factory=utcnow)
     id: str = field(default_factory=validate.new_id)
@@ -75,6 +77,7 @@ class NewConsultation:
             articles=tuple(validate.string_list(self.articles, "articles")),
             outcome=validate.one_of(self.outcome, OUTCOMES, "outcome"),
             confidence=validate.optional_number(self.confidence, "confidence"),
+            draft=None if self.draft is None else validate.one_of(self.draft, DRAFT_STATUSES, "draft"),
             village=_village_key(self.village),
         )
 
@@ -100,6 +103,7 @@ def insert_consultation(new: NewConsultation, *, engine: Engine | None = None) -
                 articles=list(new.articles),
                 outcome=new.outcome,
                 confidence=new.confidence,
+                draft=new.draft,
             )
         )
     return Receipt(new.id, pending=False)

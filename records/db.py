@@ -13,7 +13,9 @@ with "database is locked" when a read lock cannot be upgraded; read transactions
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,10 +112,25 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # isolation_level=None stops the sqlite3 module from issuing its own BEGINs; we emit them.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    _set_wal(cursor)
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _set_wal(cursor: Any, wait: float = 30.0) -> None:
+    # Changing the journal mode takes an exclusive lock, and SQLite answers "database is locked" at once,
+    # without calling the busy handler, when two processes open a fresh file together (the action server
+    # and the staff app starting side by side), so the wait is ours.
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

@@ -45,6 +45,7 @@ from sqlalchemy.types import TypeDecorator
 
 CHANNELS = ("web", "wechat", "hotline", "rest")
 OUTCOMES = ("answered", "faq", "referred", "handoff", "emergency", "fallback")
+DRAFT_STATUSES = ("used", "dropped")
 REFERRAL_STATUSES = ("new", "accepted", "in_progress", "resolved", "closed", "escalated")
 HANDOFF_STATUSES = ("waiting", "taken", "closed")
 
@@ -121,6 +122,9 @@ consultations = Table(
     Column("articles", _JSON, nullable=False),
     Column("outcome", String(16), nullable=False, index=True),
     Column("confidence", Float, nullable=True),
+    # The county model's plain-language draft (ANSWER_LLM_URL): "used" or "dropped" by the guard;
+    # NULL when none was asked for. Nullable: added to existing databases by records.migrate.
+    Column("draft", String(8), nullable=True),
     _one_of("channel", CHANNELS),
     _one_of("outcome", OUTCOMES),
     # The statistics dashboard reads only these columns of a period: one index-only scan

@@ -26,10 +26,9 @@ _TRADITIONAL = str.maketrans({pair[0]: pair[1] for pair in _TRADITIONAL_PAIRS.sp
 # Typos, homophones and dialect → the spelling the rules use (applied in this order).
 SPELLINGS: tuple[tuple[str, str], ...] = (
     ("着伙", "着火"), ("起伙", "起火"), ("失伙", "失火"), ("走水", "着火"),
-    ("着活了", "着火了"), ("起活了", "起火了"), ("救名", "救命"), ("就命", "救命"), ("中读", "中毒"), ("跳搂", "跳楼"),
+    ("着活了", "着火了"), ("起活了", "起火了"),
     ("天燃气", "天然气"), ("煤汽", "煤气"), ("泄露", "泄漏"),
-    ("晕到", "晕倒"), ("昏到", "昏倒"), ("车货", "车祸"),
-    ("抱警", "报警"), ("家爆", "家暴"), ("自刹", "自杀"), ("没得", "没有"),
+    ("没得", "没有"),
     ("屋里头", "屋里"), ("屋头", "屋里"), ("遭打", "被打"), ("挨打", "被打"), ("遭车", "被车"), ("遭人", "被人"),
     ("整死", "弄死"), ("搞死", "弄死"),
     ("俺们", "我们"), ("俺", "我"), ("咱家", "我家"),
@@ -49,6 +48,33 @@ PINYIN: tuple[tuple[str, str], ...] = (
 _PINYIN = tuple(
     (re.compile(r"(?<![a-z])" + r"\s*".join(syllables.split()) + r"(?![a-z])"), hanzi) for syllables, hanzi in PINYIN
 )
+
+# Homophone slips in the danger words themselves (割婉, 婚倒, 车或, 中独): the input method offers a
+# character of the same sound. Every one-character slip of these words is mapped back to the word;
+# a group holds characters of one sound, leaving out those whose slip makes a common word (没气,
+# 逆水, 受上), and words whose slips do (火在, 就火了, 务农要).
+DANGER_WORDS = (
+    "割腕", "车祸", "昏倒", "昏迷", "晕倒", "中毒", "救命", "自杀", "跳楼", "溺水", "家暴", "报警",
+    "喝药", "安眠药", "着火", "失火", "起火",
+)
+HOMOPHONE_GROUPS = (
+    "腕婉碗晚弯", "昏婚荤", "祸获货或", "药要约", "毒读独", "救就旧", "命名明", "杀沙刹", "楼搂喽",
+    "暴爆抱", "报抱爆", "倒到道", "割歌隔", "跳挑", "迷谜", "溺腻",
+)
+
+
+def _slips() -> tuple[tuple[str, str], ...]:
+    sounds = {c: group for group in HOMOPHONE_GROUPS for c in group}
+    slips = {}
+    for word in DANGER_WORDS:
+        for i, c in enumerate(word):
+            for other in sounds.get(c, ""):
+                if other != c:
+                    slips.setdefault(word[:i] + other + word[i + 1 :], word)
+    return tuple(sorted(slips.items(), key=lambda pair: -len(pair[0])))
+
+
+HOMOPHONE_SLIPS = _slips()
 
 _SEPARATORS = re.compile(r"[\s、·•…~～_*#]+")
 _CLAUSE = re.compile(r"[，,。.!！?？；;：:\n]+")
@@ -82,4 +108,7 @@ def normalise(text: str) -> str:
     text = _CLAUSE.sub("，", _join_spelled_out(text)).strip("，")
     for wrong, right in SPELLINGS:
         text = text.replace(wrong, right)
+    for wrong, right in HOMOPHONE_SLIPS:
+        if wrong in text:
+            text = text.replace(wrong, right)
     return text

@@ -73,7 +73,9 @@ def training_data() -> tuple[list[tuple[str, int]], list[tuple[str, str]]]:
 
 def inputs_digest(emergency: list[tuple[str, int]], kinds: list[tuple[str, str]]) -> str:
     settings = [THRESHOLD, EPOCHS, LEARNING_RATE, L2, MIN_WEIGHT, SEED, sorted(features("示例，文本"))]
-    blob = json.dumps([emergency, kinds, settings], ensure_ascii=False)
+    # The model sees the texts as normalise() makes them: a change of normalisation makes it stale too.
+    normalised = [normalise(text) for text, _ in emergency]
+    blob = json.dumps([emergency, kinds, settings, normalised], ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 

@@ -65,6 +65,11 @@ def test_optional_fields_and_topic_keys(engine: Engine) -> None:
     assert get_consultation(_log(engine, topic=None), engine=engine).topic is None
     legal = _log(engine, topic="legal_question/land_housing")
     assert get_consultation(legal, engine=engine).topic == "土地/房屋"
+    assert get_consultation(cid, engine=engine).draft is None  # no plain-language draft asked for
+    assert [get_consultation(_log(engine, draft=d), engine=engine).draft for d in ("used", "dropped")] == [
+        "used",
+        "dropped",
+    ]
 
 
 def test_created_at_may_be_given_in_any_timezone(engine: Engine) -> None:
@@ -86,6 +91,8 @@ def test_created_at_may_be_given_in_any_timezone(engine: Engine) -> None:
         {"confidence": "high"},
         {"confidence": math.nan},
         {"confidence": True},
+        {"draft": "maybe"},
+        {"draft": True},
         {"sender_id": ""},
         {"question": None},
         {"created_at": datetime(2024, 1, 1)},

@@ -16,6 +16,7 @@ from sqlalchemy import Column, Engine, Index, Integer, MetaData, String, func, i
 
 import records
 from records import migrate
+from records.consultations import get_consultation
 from records.schema import referral_events, referral_notes, referrals
 from tests.pg_schema import own_schema
 from tests.records import schema_v1 as v1
@@ -97,6 +98,16 @@ def test_init_db_upgrades_an_old_database_and_keeps_its_rows(old_engine: Engine)
         assert conn.execute(select(func.count()).select_from(referral_notes)).scalar_one() == 1
     # Nothing left to do the second time.
     assert migrate.upgrade(old_engine) == []
+
+
+def test_old_consultations_get_the_draft_column_empty(old_engine: Engine) -> None:
+    assert "draft" not in _columns(old_engine, "consultations")
+    records.init_db(old_engine)
+    assert _columns(old_engine, "consultations")["draft"]["nullable"] is True
+    old = get_consultation("c0000000-0000-4000-8000-000000000001", engine=old_engine)
+    assert (old.question, old.draft) == ("老板拖欠工资怎么办", None)
+    new = records.NewConsultation(sender_id="web-1", channel="web", question="加班费", outcome="answered", draft="used")
+    assert get_consultation(records.write(new, engine=old_engine).id, engine=old_engine).draft == "used"
 
 
 def test_new_columns_are_usable_after_the_upgrade(old_engine: Engine) -> None:

@@ -9,7 +9,10 @@ changed again; it has never been used to change a rule nor to train the score, s
 of the method as it was (first-run and later numbers in docs/benchmarks.md); its misses were then
 seen while the rules changed. ``round10``: written after those changes and run once on them, the
 clean held-out measure of the first changes; two more followed. ``round11``: written after the last
-change and run once, nothing changed since: the clean measure of the rules as committed. Each line is
+change and run once. ``round12`` to ``round17`` (issue 10): round 12 written before the detector's
+rules were read in detail, each later one after the misses of the one before were fixed by class (by the
+engineer who fixed them, so not blind); each committed before its first run, whose figures are in its
+header and in docs/benchmarks.md; their misses were then seen (round 17 keeps one). Each line is
 ``kind<TAB>message``; for emergencies the kind says which numbers the reply must contain, for
 non-emergencies which kind's words the message borrows.
 """
@@ -20,17 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
-PARTS = ("dev", "heldout", "round9", "round10", "round11")
+PARTS = ("dev", "heldout", *(f"round{n}" for n in range(9, 18)))
 # The parts nothing was ever fitted to: the rules and the score must not be tuned on them.
-HELD_OUT_PARTS = ("heldout", "round9", "round10", "round11")
+HELD_OUT_PARTS = PARTS[1:]
 
-# The numbers a reply must contain for a labelled emergency (in any order; more are allowed).
+# The numbers a reply must contain for a labelled emergency (in any order; more are allowed): issue 10's
+# list, with the domestic-violence line 12338 and the crisis line 12356 (required from round 12 on; the
+# first-run figures of rounds 8-11 counted 110 alone for domestic and 110 + 120 for self-harm).
 REQUIRED: dict[str, tuple[str, ...]] = {
     "fire": ("119",),
     "medical": ("120",),
     "violence": ("110",),
-    "domestic": ("110",),
-    "self_harm": ("110", "120"),
+    "domestic": ("110", "12338"),
+    "self_harm": ("110", "120", "12356"),
     "drowning": ("110", "120"),
     "gas_poisoning": ("120",),
     "gas_leak": ("119",),

@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 import safety
-from safety.emergency import DOMESTIC, FIRE, FIRE_TRAPPED, TRIGGERS
+from safety import score
+from safety.emergency import DOMESTIC, FIRE, FIRE_TRAPPED, LEARNED_KIND_ADDED, TRIGGERS
+from safety.normalise import HOMOPHONE_SLIPS
 from tests.safety.emergency_sets import HELD_OUT_PARTS, PARTS, REQUIRED, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,9 +45,9 @@ def test_every_dev_emergency_gets_its_numbers() -> None:
     assert missed == []
 
 
-# Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 11
-# was run once after the last change and left as it was (its one miss is in its header).
-HELD_OUT_MIN_RECALL = {"heldout": 1.0, "round9": 1.0, "round10": 1.0, "round11": 0.95}
+# Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 17
+# keeps the one miss it still has (see its header).
+HELD_OUT_MIN_RECALL = {part: 1.0 for part in HELD_OUT_PARTS} | {"round17": 0.97}
 
 
 @pytest.mark.parametrize("part", HELD_OUT_PARTS)
@@ -192,3 +194,129 @@ def test_the_learned_score_is_not_asked_about_framed_messages() -> None:
     """A question about the past or the news gets no emergency from the score, however high it is."""
     detection = safety.detect("电视上说有人喝农药 没救过来")
     assert detection.probability >= 0.6 and detection.kinds == ()
+
+
+# --- Issue 10, rounds 12-14: classes of wording, tested with sentences of their own (not the rounds').
+
+
+@pytest.mark.parametrize(
+    ("slip", "word"),
+    [("我割婉了", "割腕"), ("我娘婚倒了", "昏倒"), ("车获了", "车祸"), ("他喝了安眠要", "安眠药"), ("快抱警", "报警")],
+)
+def test_a_homophone_slip_of_a_danger_word_reads_as_the_word(slip: str, word: str) -> None:
+    assert word in safety.normalise(slip)
+
+
+def test_no_homophone_slip_is_a_word_of_real_legal_questions() -> None:
+    """The slips are mapped everywhere, so none may be a word residents use for something else."""
+    files = [*sorted((ROOT / "knowledge" / "data" / "eval").glob("stard_*.jsonl")),
+             ROOT / "knowledge" / "data" / "faq" / "lecoqa_train.jsonl"]
+    questions = [line for path in files for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(questions) > 1000
+    assert [slip for slip, _ in HOMOPHONE_SLIPS if any(slip in q for q in questions)] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        # a resident breaks off a legal question (先不说了) to report a danger
+        ("我想问问工伤的事 先不说了 隔壁冒烟着火了", ("119",)),
+        # a vehicle's blow (刮倒, 让车给挂了, 夹), a rider's fall: 122 with 120
+        ("骑电瓶车被小车刮倒了 膝盖全是血", ("122", "120")),
+        ("放学路上娃让车给挂了 头上流血", ("122", "120")),
+        ("拖拉机把人夹在墙上了 人喘不上气", ("122", "120")),
+        ("骑摩托下坡摔到沟里了 人不动了", ("122", "120")),
+        # the partner as residents name him, an unnamed "he" at home: 12338 with 110
+        ("我男的在打我 孩子在哭", ("110", "12338")),
+        ("他喝多了在砸东西 还打我 我锁在厕所里", ("110", "12338")),
+        ("家暴 快来人 他在踹门", ("110", "12338")),
+        # strangers are not family
+        ("有几个人在巷子里打我 快来", ("110",)),
+        # a flood with people who cannot get out
+        ("山洪下来了 我们一家困在二楼 出不去", ("110", "120")),
+        # 的 typed for 得 after a hit
+        ("我被他打的满脸是血", ("110", "120")),
+        # a person's present state says "now" even beside a question
+        ("我爷爷昏过去了 救护车一般多久到", ("120",)),
+        # gas underground
+        ("化粪池里下去的人晕倒了", ("120",)),
+        # the shortest plea; an ex-partner; someone on a ledge who will not come down, beside "how to"
+        ("救我", ("110", "120")),
+        ("前男友拿着刀在我家门口", ("110", "12338")),
+        ("我弟坐在楼顶边上说要跳 怎么劝都不听", ("110", "120", "12356")),
+        # a call to put a fire out; a vehicle that ran over a child; a valve that will not close; rails
+        ("快救火 后院的柴房", ("119",)),
+        ("收割机把一个老人轧了", ("122", "120")),
+        ("燃气阀门关不住了", ("119",)),
+        ("有人躺在铁轨上不走", ("110", "120", "12356")),
+        # someone else crying for help, even in a field; a farewell
+        ("有个女的在地里喊救命", ("110", "120")),
+        ("这是我最后一条留言了 对不起爸妈", ("110", "120", "12356")),
+    ],
+)
+def test_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...]) -> None:
+    """The numbers the danger needs, in this order (the learned score may add another kind's after)."""
+    given = safety.detect(text).numbers
+    assert [n for n in given if n in numbers] == list(numbers), given
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我想死你了 啥时候回来",
+        "我想死的心都有了 社保又断了",
+        "这首歌太炸了",
+        "我快被老板气吐血了",
+        "笑得我肚子疼",
+        "救救我的头发吧",
+        "救命 这个表格怎么填",
+        "我不想活在这个村了 户口能迁吗",
+        "家暴告诫书有什么用",
+        "孩子掉井里那事 村里该不该赔",
+        "我家的猪被车撞死了 司机跑了",
+        "我家电视机坏了 商家不给修",
+        "煤炉取暖容易中毒 村里该不该管",
+        "我工友去年从架子上掉下来 工伤认定下来了",
+        "快来人 我家的电动车被偷了",
+        "我快不行了 欠的债还不上",
+        "燃气灶老是点不着火 能退货吗",
+        "我脑袋要炸了 作业太多",
+        "我想立个遗嘱 房子给小儿子",
+        "救火队员是事业编吗",
+        "点火枪能带上火车吗",
+        "溺水急救课程在哪报名",
+        "我老公老打我 现在分开了 能要赔偿吗",
+        "这剧的男主最后跳河了 太惨了",
+    ],
+)
+def test_idioms_things_and_past_events_are_not_emergencies(text: str) -> None:
+    assert safety.detect(text).kinds == ()
+
+
+def test_the_learned_score_adds_the_cause_the_rules_did_not_name() -> None:
+    """The rules read an injury (120); the score is sure it is a road accident: 122 is added."""
+    text = "骑车回家路上跟人家的车碰了 腿上全是血"
+    detection = safety.detect(text)
+    assert not detection.learned and detection.numbers == ("122", "120")
+    kind, certainty = score.likely_kind(safety.normalise(text))
+    assert kind == "traffic" and certainty >= LEARNED_KIND_ADDED
+
+
+def test_an_added_kind_never_makes_a_message_an_emergency() -> None:
+    """Only a message the rules already flagged gets the learned score's kind."""
+    for text in ("骑车回家路上跟人家的车碰了", "出车祸以后的赔偿标准", "老公的车被人撞了 保险怎么赔"):
+        assert safety.detect(text).kinds == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "set_aside"),
+    [
+        ("笑死我了 这个视频太逗了", True),
+        ("出租房着火的事法院判下来了", True),
+        ("我这边出了点状况", False),
+        ("着火了", False),
+    ],
+)
+def test_a_message_the_rules_set_aside_says_so(text: str, set_aside: bool) -> None:
+    """The NLU component drops the classifier's own ``emergency`` for a message the rules set aside."""
+    assert safety.detect(text).set_aside is set_aside

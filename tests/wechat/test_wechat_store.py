@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import socket
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -51,6 +52,35 @@ def test_each_message_is_claimed_by_exactly_one_of_two_processes(where: tuple[st
         worker.join(timeout=30)
     assert sorted(won[0] + won[1]) == sorted(keys)  # every key claimed once, none twice
     assert not set(won[0]) & set(won[1])
+
+
+def _opens(paths: list[str], start_at: float, queue: multiprocessing.Queue) -> None:
+    time.sleep(max(0.0, start_at - time.time() - 0.05))
+    try:
+        for path in paths:
+            while time.time() < start_at:  # spin: the processes must open each file within microseconds
+                pass
+            SqliteStore(path)
+            start_at += 0.02
+        queue.put("ok")
+    except sqlite3.Error as error:  # reported to the test instead of leaving it waiting
+        queue.put(repr(error))
+
+
+def test_processes_opening_a_fresh_file_together_all_start(tmp_path: Path) -> None:
+    # Workers started side by side open the same new file at once; switching it to WAL used to fail in
+    # one of them with "database is locked" (SQLite does not wait on that lock by itself).
+    paths = [str(tmp_path / f"fresh-{n}.db") for n in range(100)]
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    start_at = time.time() + 2.0
+    workers = [context.Process(target=_opens, args=(paths, start_at, queue)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+    assert results == ["ok"] * 3
 
 
 def _store(kind: str, path: str) -> SqliteStore | RedisStore:
