@@ -12,8 +12,8 @@
   search over float16 vectors: half the memory), ``hnsw`` or ``ivf`` (approximate: built into the index
   folder by ``python -m knowledge build`` — switching builds only that structure — and memory-mapped by the
   search process; measured and chosen in docs/benchmarks.md) |
-| ``KNOWLEDGE_DENSE_DEPTH`` | per kind | how far ``hnsw`` / ``ivf`` search: efSearch (default 256) or nprobe
-  (default 32); more finds more of the exact neighbours, slower; needs no rebuild |
+| ``KNOWLEDGE_DENSE_DEPTH`` | per kind | how far ``hnsw`` / ``ivf`` search: efSearch (default 400) or nprobe
+  (default 128); more finds more of the exact neighbours, slower; needs no rebuild |
 | ``KNOWLEDGE_CORPUS`` | ``county`` | which national texts are searched: ``county`` (the 27 texts residents ask
   about most, ``knowledge/data/laws``) or ``national`` (the national laws, administrative regulations and
   judicial interpretations in force, ``knowledge/data/national``; its first index build takes ~20 min) |

@@ -38,7 +38,7 @@ IVF_TRAINING_POINTS_PER_CELL = 64  # k-means on a sample: at 10^6 training on ev
 
 # Search depth, read per question (not stored in the file: changing it needs no rebuild). HNSW's efSearch
 # is the length of its candidate list: below the engine's 200 candidates it still returns 200, but worse ones.
-SEARCH_DEPTH = {"hnsw": 256, "ivf": 32}  # efSearch, nprobe
+SEARCH_DEPTH = {"hnsw": 400, "ivf": 128}  # efSearch, nprobe: recall@200 0.985 / 0.977 at 57k (docs/benchmarks.md)
 
 
 def build_params(kind: str, size: int) -> dict:

@@ -151,7 +151,8 @@ def test_an_approximate_index_is_rebuilt_only_when_its_vectors_or_parameters_cha
     assert {p: p.stat().st_mtime_ns for p in files} == written
 
     # Another kind is built beside it; going back to hnsw finds its file current.
-    assert build_from_settings(dataclasses.replace(hnsw, dense_index="ivf"), progress=False).ann_build_seconds
+    ivf = build_from_settings(dataclasses.replace(hnsw, dense_index="ivf"), progress=False)
+    assert ivf.ann_build_seconds is not None
     assert build_from_settings(hnsw, progress=False).ann_build_seconds is None
     assert set(read_manifest(hnsw.index_dir)["ann"]) == {"hnsw", "ivf"}
 
