@@ -80,8 +80,12 @@ class ProcessStreams:
     def __init__(self, model_dir: Path, precision: str, processes: int):
         self.local = OnnxEncoder(model_dir, precision, runtime=Runtime(threads=1))  # tokenizer and batching
         self.processes = processes
-        self.pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_start_worker, initargs=(str(model_dir), precision))
+        self.pool = ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(str(model_dir), precision),
+        )
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         local = self.local
@@ -106,16 +110,22 @@ def make(name: str, model_dir: Path, precision: str) -> Callable[[list[str]], np
 
 def token_statistics(encoder: OnnxEncoder, texts: list[str]) -> dict:
     """Passage lengths in tokens over the whole corpus, and what a 256-token cap would cut."""
-    lengths = np.array([len(i) for i in encoder.token_ids([encoder.passage_prompt + t for t in texts],
-                                                          MAX_PASSAGE_TOKENS)])
+    lengths = np.array(
+        [len(i) for i in encoder.token_ids([encoder.passage_prompt + t for t in texts], MAX_PASSAGE_TOKENS)]
+    )
     capped = np.minimum(lengths, 256)
     # Cost of a passage ~ tokens × (layers' linear work) + tokens² (attention): report both token sums.
-    return {"passages": len(lengths), **{f"p{q}": int(np.percentile(lengths, q)) for q in (50, 90, 95, 99)},
-            "max": int(lengths.max()), "over_256": int((lengths > 256).sum()),
-            "over_512_truncated": int((lengths >= MAX_PASSAGE_TOKENS).sum()),
-            "tokens_cut_by_256_cap": round(float(1 - capped.sum() / lengths.sum()), 4),
-            "squared_tokens_cut_by_256_cap": round(float(1 - (capped.astype(float) ** 2).sum()
-                                                         / (lengths.astype(float) ** 2).sum()), 4)}
+    return {
+        "passages": len(lengths),
+        **{f"p{q}": int(np.percentile(lengths, q)) for q in (50, 90, 95, 99)},
+        "max": int(lengths.max()),
+        "over_256": int((lengths > 256).sum()),
+        "over_512_truncated": int((lengths >= MAX_PASSAGE_TOKENS).sum()),
+        "tokens_cut_by_256_cap": round(float(1 - capped.sum() / lengths.sum()), 4),
+        "squared_tokens_cut_by_256_cap": round(
+            float(1 - (capped.astype(float) ** 2).sum() / (lengths.astype(float) ** 2).sum()), 4
+        ),
+    }
 
 
 def main() -> None:
@@ -137,7 +147,7 @@ def main() -> None:
     statistics = token_statistics(probe, texts)
     print(json.dumps({"national_tokens": statistics}), flush=True)
     sample = sorted(random.Random(13).sample(texts, min(args.sample, len(texts))), key=len)
-    chunks = [sample[i: i + args.chunk] for i in range(0, len(sample), args.chunk)]
+    chunks = [sample[i : i + args.chunk] for i in range(0, len(sample), args.chunk)]
 
     encoders = {name: make(name, settings.model_dir, settings.precision) for name in names}
     for encode in encoders.values():  # warm up: thread pools, worker processes, first allocations
@@ -148,7 +158,7 @@ def main() -> None:
     loads = []
     started = time.perf_counter()
     for c, chunk in enumerate(chunks):
-        order = names[c % len(names):] + names[: c % len(names)]
+        order = names[c % len(names) :] + names[: c % len(names)]
         for name in order:
             t = time.perf_counter()
             vectors[name].append(encoders[name](chunk))
@@ -157,8 +167,11 @@ def main() -> None:
             per_chunk[name].append(elapsed)
         loads.append(os.getloadavg()[0])
         ratios = {name: round(per_chunk["today"][-1] / per_chunk[name][-1], 3) for name in names}
-        print(f"chunk {c + 1}/{len(chunks)} done, load {loads[-1]:.1f}, speed vs today {ratios}", file=sys.stderr,
-              flush=True)
+        print(
+            f"chunk {c + 1}/{len(chunks)} done, load {loads[-1]:.1f}, speed vs today {ratios}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     reference = np.concatenate(vectors["today"])
     results = {}
@@ -170,19 +183,31 @@ def main() -> None:
             "seconds": round(seconds[name], 2),
             "passages_per_s": round(len(sample) / seconds[name], 1),
             "speed_vs_today": round(seconds["today"] / seconds[name], 3),
-            "per_chunk_speed_vs_today": {"min": round(min(ratios), 3), "median": round(float(np.median(ratios)), 3),
-                                         "max": round(max(ratios), 3)},
+            "per_chunk_speed_vs_today": {
+                "min": round(min(ratios), 3),
+                "median": round(float(np.median(ratios)), 3),
+                "max": round(max(ratios), 3),
+            },
             "min_cosine_vs_today": round(float(np.min(np.sum(got * reference, axis=1))), 6),
         }
-        print(f"{name:32s} {results[name]['passages_per_s']:7.1f}/s  x{results[name]['speed_vs_today']:.3f}  "
-              f"chunks {results[name]['per_chunk_speed_vs_today']}  cos {results[name]['min_cosine_vs_today']}",
-              flush=True)
+        print(
+            f"{name:32s} {results[name]['passages_per_s']:7.1f}/s  x{results[name]['speed_vs_today']:.3f}  "
+            f"chunks {results[name]['per_chunk_speed_vs_today']}  cos {results[name]['min_cosine_vs_today']}",
+            flush=True,
+        )
     report = {
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"), "cpus": CORES, "model": settings.model_dir.name,
-        "precision": settings.precision, "sample": len(sample), "chunk": args.chunk, "chunks": len(chunks),
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "cpus": CORES,
+        "model": settings.model_dir.name,
+        "precision": settings.precision,
+        "sample": len(sample),
+        "chunk": args.chunk,
+        "chunks": len(chunks),
         "wall_s": round(time.perf_counter() - started, 1),
         "load_avg_1min": {"min": min(loads), "max": max(loads), "mean": round(float(np.mean(loads)), 2)},
-        "today": TODAY.__dict__, "national_tokens": statistics, "variants": results,
+        "today": TODAY.__dict__,
+        "national_tokens": statistics,
+        "variants": results,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
