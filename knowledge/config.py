@@ -12,7 +12,7 @@
   search over float16 vectors: half the memory), ``hnsw`` or ``ivf`` (measured in docs/benchmarks.md) |
 | ``KNOWLEDGE_CORPUS`` | ``county`` | which national texts are searched: ``county`` (the 27 texts residents ask
   about most, ``knowledge/data/laws``) or ``national`` (the national laws, administrative regulations and
-  judicial interpretations in force, ``knowledge/data/national``; its first index build takes ~20 min) |
+  judicial interpretations in force, ``knowledge/data/national``; its first index build takes 20–45 min) |
 | ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` (``var/index-national`` for the national corpus) | persisted
   embeddings, tokens and manifest |
 | ``KNOWLEDGE_LAWS_DIR`` | the folder of ``KNOWLEDGE_CORPUS`` | national texts shipped with the repo |
