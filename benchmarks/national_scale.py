@@ -1,17 +1,20 @@
 """Search at the national corpus size (57,888 articles): index build, rebuilds, search latency and memory.
 
-    .venv/bin/python benchmarks/national_scale.py --national PATH/TO/national [--skip-build]
+    .venv/bin/python benchmarks/national_scale.py [--national PATH/TO/national] [--keep DIR] [--skip-build]
     .venv/bin/python benchmarks/national_scale.py --random-vectors --dense-index flat,fp16
 
 The national texts are copied into a temporary laws folder with its own index folder (the repo's index is
 never touched), then, each in a fresh process as a user would run them:
 
-1. ``python -m knowledge build`` from an empty index: wall time, articles/s, peak RSS;
+1. ``python -m knowledge build`` from an empty index: wall time, articles/s, peak RSS, and the load average
+   sampled every 5 s while it ran (the machine is shared: a build's speed means little without it);
 2. the same command again (no-op rebuild: nothing is embedded, the encoder is not loaded);
 3. one article marked repealed and one article's text changed, rebuilt (embeds one article);
 4. a search process: loads the engine, asks national STARD questions; warm p50/p95 and its RSS.
 
-Writes docs/benchmarks/national_scale.json; the faiss comparison is ``benchmarks/dense_index.py``.
+The national texts default to the ones shipped in ``knowledge/data/national``. Each build's progress
+(steps, the embedding bar with rate and ETA) is shown on stderr as it runs. Writes
+docs/benchmarks/national_scale.json; the faiss comparison is ``benchmarks/dense_index.py``.
 
 ``--random-vectors`` measures what does not depend on the embeddings when a full embedding run cannot be
 afforded (the national corpus takes 20+ minutes to embed on a quiet 2-core machine): the index is built
@@ -31,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,7 +44,8 @@ sys.path.insert(0, str(REPO))
 from knowledge.dense import PERSISTED  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "national_scale.json"
-DEFAULT_NATIONAL = REPO.parent / "shared" / "data" / "national"
+DEFAULT_NATIONAL = REPO / "knowledge" / "data" / "national"
+QUESTIONS = REPO / "knowledge" / "data" / "eval" / "stard_national_train.jsonl"
 
 SEARCH = """
 import json, os, resource, sys, time
@@ -103,6 +108,7 @@ print(json.dumps({"index": report.to_dict()}))
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--national", type=Path, default=DEFAULT_NATIONAL)
+    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="STARD questions on national articles")
     parser.add_argument("--keep", type=Path, help="use (and keep) this folder instead of a temporary one")
     parser.add_argument("--skip-build", action="store_true", help="reuse the index in --keep")
     parser.add_argument("--dense-index", default=os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"),
@@ -135,7 +141,7 @@ def main() -> None:
     for kind in args.dense_index.split(","):
         if kind in PERSISTED:  # built into the index folder from the stored vectors: nothing is embedded
             results["ann_build"][kind] = _build({**env, "KNOWLEDGE_DENSE_INDEX": kind})
-        search = _run([sys.executable, "-c", SEARCH, str(args.national / "stard_national_train.jsonl")],
+        search = _run([sys.executable, "-c", SEARCH, str(args.questions)],
                       {**env, "KNOWLEDGE_DENSE_INDEX": kind})
         if args.random_vectors:  # the ranking of random vectors says nothing about retrieval quality
             search = {k: v for k, v in search.items() if k not in ("recall@10", "mrr@10")}
@@ -184,11 +190,30 @@ def _build(env: dict, script: str | None = None) -> dict:
     code = (run + "\nimport json, resource\npeak = max(resource.getrusage(w).ru_maxrss for w in "
             "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
             "print(json.dumps({'peak_rss_mb': round(peak / 1024)}))\n")
+    loads: list[float] = []
+    done = threading.Event()
+
+    def sample_load() -> None:
+        while True:
+            loads.append(os.getloadavg()[0])
+            if done.wait(5):
+                return
+
+    sampler = threading.Thread(target=sample_load, daemon=True)
     started = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    sampler.start()
+    # stderr is not captured: the build's progress (steps, bar with rate and ETA) shows as it runs.
+    try:
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
+                             check=True)
+    finally:
+        done.set()
+        sampler.join()
+    wall = round(time.perf_counter() - started, 1)
     lines = out.stdout.strip().splitlines()
     report = json.loads(lines[-2])["index"]
-    return {**report, "wall_s": round(time.perf_counter() - started, 1), **json.loads(lines[-1])}
+    load = {"min": min(loads), "mean": round(sum(loads) / len(loads), 2), "max": max(loads), "samples": len(loads)}
+    return {**report, "wall_s": wall, **json.loads(lines[-1]), "load_avg_1min": load}
 
 
 def _run(command: list[str], env: dict) -> dict:

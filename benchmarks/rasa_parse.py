@@ -36,7 +36,7 @@ def rasa_parser() -> Iterator[Parse]:
 
         def parse(text: str) -> dict:
             if text not in cache:
-                status, body = post_json(f"{stack.base_url}/model/parse", {"text": text})
+                status, body = post_json(stack.api("/model/parse"), {"text": text})
                 if status != 200:
                     raise RuntimeError(f"/model/parse answered {status}: {body[:200]}")
                 cache[text] = json.loads(body)

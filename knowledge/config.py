@@ -16,13 +16,14 @@
   (default 128); more finds more of the exact neighbours, slower; needs no rebuild |
 | ``KNOWLEDGE_CORPUS`` | ``county`` | which national texts are searched: ``county`` (the 27 texts residents ask
   about most, ``knowledge/data/laws``) or ``national`` (the national laws, administrative regulations and
-  judicial interpretations in force, ``knowledge/data/national``; its first index build takes ~20 min) |
+  judicial interpretations in force, ``knowledge/data/national``; its first index build takes 20–45 min) |
 | ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` (``var/index-national`` for the national corpus) | persisted
   embeddings, tokens and manifest |
 | ``KNOWLEDGE_LAWS_DIR`` | the folder of ``KNOWLEDGE_CORPUS`` | national texts shipped with the repo |
 | ``KNOWLEDGE_LOCAL_DIR`` | ``knowledge/data/local`` | local rules added by an administrator |
 | ``KNOWLEDGE_FAQ_FILE`` | ``knowledge/data/faq/lecoqa_train.jsonl`` | curated FAQ answers with cited articles |
-| ``KNOWLEDGE_BUILD_THREADS`` | all cores | threads for embedding the corpus and fine-tuning |
+| ``KNOWLEDGE_BUILD_THREADS`` | all cores | cores for embedding the corpus (one single-threaded encoder stream
+  each) and threads for fine-tuning |
 | ``KNOWLEDGE_THREADS`` | ``1`` | threads for query encoding (one is fastest on a busy 2-core machine:
   two threads spin-wait on each other when other processes share the cores) |
 
@@ -105,10 +106,12 @@ class Settings:
         return [self.laws_dir, self.local_dir]
 
     def encoder(self, build: bool = False):
-        """The ONNX encoder of the configured model (``build``: with the build's thread count)."""
-        from knowledge.encoders import OnnxEncoder
+        """The ONNX encoder of the configured model (``build``: the build's runtime on ``build_threads`` cores)."""
+        from knowledge.encoders import OnnxEncoder, build_runtime
 
-        return OnnxEncoder(self.model_dir, self.precision, self.build_threads if build else self.threads)
+        if build:
+            return OnnxEncoder(self.model_dir, self.precision, runtime=build_runtime(self.build_threads))
+        return OnnxEncoder(self.model_dir, self.precision, self.threads)
 
     def encoder_fingerprint(self) -> str | None:
         """Identifies the vectors the configured encoder makes, without loading it (None: not exported)."""

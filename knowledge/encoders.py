@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +30,7 @@ ONNX_DIR = "onnx"
 ONNX_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 EXPORT_MANIFEST = "export.json"
 BATCH_TOKENS = 8192  # padded tokens per passage batch: bounds memory, keeps the matrix products large
+MAX_BATCH = 64
 
 
 class Encoder(Protocol):
@@ -48,10 +51,35 @@ def onnx_fingerprint(model_dir: Path, precision: str) -> str | None:
         return None
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """How ONNX Runtime runs the encoder; the build's choice was measured by ``benchmarks/embed_speed.py``.
+
+    ``streams`` batches run at once, each on its own calling thread of one session, with ``threads``
+    intra-op threads each: two single-threaded streams keep both cores busy without the per-operator
+    hand-off between threads that makes one two-threaded run slow on small batches (docs/benchmarks.md).
+    """
+
+    threads: int = 1
+    streams: int = 1
+    batch_tokens: int = BATCH_TOKENS
+    max_batch: int = MAX_BATCH
+    spinning: bool = True  # ORT's intra-op threads spin-wait for work (only matters with threads > 1)
+    optimization: str = "all"  # graph optimisation level: basic, extended or all
+    arena: bool = False  # the arena keeps the peak of the largest batch forever
+    parallel: bool = False  # ORT's parallel execution mode (runs independent nodes at once)
+    max_passage_tokens: int = MAX_PASSAGE_TOKENS
+
+
+def build_runtime(cores: int) -> Runtime:
+    """The runtime that embeds a corpus fastest on this many cores (benchmarks/embed_speed.py)."""
+    return Runtime(threads=1, streams=max(1, cores))
+
+
 class OnnxEncoder:
     """ONNX Runtime + tokenizers: mean pooling and L2 normalisation as the sentence-transformers model."""
 
-    def __init__(self, model_dir: Path, precision: str = "int8", threads: int = 1):
+    def __init__(self, model_dir: Path, precision: str = "int8", threads: int = 1, runtime: Runtime | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -61,11 +89,18 @@ class OnnxEncoder:
         if fingerprint is None or not path.exists():
             raise FileNotFoundError(f"no {precision} ONNX export in {model_dir}: run `python -m knowledge build`")
         self.fingerprint = fingerprint
+        self.runtime = runtime = runtime or Runtime(threads=threads)
+        levels = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                  "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                  "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
         options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, threads)
+        options.intra_op_num_threads = max(1, runtime.threads)
         options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.enable_cpu_mem_arena = False  # the arena keeps the peak of the largest batch forever
+        options.graph_optimization_level = levels[runtime.optimization]
+        options.enable_cpu_mem_arena = runtime.arena
+        if runtime.parallel:
+            options.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if runtime.spinning else "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.no_padding()
@@ -79,27 +114,65 @@ class OnnxEncoder:
         return self._encode([self.query_prompt + t for t in texts], MAX_QUERY_TOKENS)
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        return self._encode([self.passage_prompt + t for t in texts], MAX_PASSAGE_TOKENS, progress)
+        return self._encode([self.passage_prompt + t for t in texts], self.runtime.max_passage_tokens, progress)
+
+    def token_ids(self, texts: list[str], max_tokens: int) -> list[list[int]]:
+        self._tokenizer.enable_truncation(max_tokens)
+        return [e.ids for e in self._tokenizer.encode_batch(texts)]
+
+    def batches(self, ids: list[list[int]]) -> Iterator[tuple[list[int], np.ndarray, np.ndarray]]:
+        """Length-bucketed batches of these token ids: (indices, padded input ids, attention mask)."""
+        for batch in length_buckets([len(i) for i in ids], self.runtime.batch_tokens, self.runtime.max_batch):
+            width = max(len(ids[i]) for i in batch)
+            input_ids = np.full((len(batch), width), self._pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            yield batch, input_ids, mask
+
+    def embed(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One padded batch → its pooled, normalised vectors (thread-safe: ONNX Runtime sessions are)."""
+        hidden = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
+        return mean_pool(hidden, mask)
 
     def _encode(self, texts: list[str], max_tokens: int, progress: bool = False) -> np.ndarray:
-        self._tokenizer.enable_truncation(max_tokens)
-        ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
+        ids = self.token_ids(texts, max_tokens)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         with progress_bar(len(texts), "embedding", progress) as bar:
-            for batch in length_buckets([len(i) for i in ids]):
-                width = max(len(ids[i]) for i in batch)
-                input_ids = np.full((len(batch), width), self._pad, dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.int64)
-                for row, i in enumerate(batch):
-                    input_ids[row, : len(ids[i])] = ids[i]
-                    mask[row, : len(ids[i])] = 1
-                hidden = self._session.run(None, {"input_ids": input_ids, "attention_mask": mask})[0]
-                out[batch] = mean_pool(hidden, mask)
+            for batch, vectors in in_streams(self.embed, self.batches(ids), self.runtime.streams):
+                out[batch] = vectors
                 bar.update(len(batch))
         return out
 
 
-def length_buckets(lengths: Sequence[int], batch_tokens: int = BATCH_TOKENS, max_batch: int = 64
+def in_streams(embed: Callable[[np.ndarray, np.ndarray], np.ndarray],
+               batches: Iterable[tuple[list[int], np.ndarray, np.ndarray]], streams: int
+               ) -> Iterator[tuple[list[int], np.ndarray]]:
+    """(indices, vectors) of each batch, in order, with up to ``streams`` batches embedded at once.
+
+    ONNX Runtime releases the GIL while it runs, so threads are enough; a few batches wait ready
+    beyond those running, so no stream idles while the next batch is padded.
+    """
+    if streams <= 1:
+        for batch, input_ids, mask in batches:
+            yield batch, embed(input_ids, mask)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    pending: deque = deque()
+    with ThreadPoolExecutor(streams, thread_name_prefix="embed") as pool:
+        for batch, input_ids, mask in batches:
+            pending.append((batch, pool.submit(embed, input_ids, mask)))
+            if len(pending) >= 2 * streams:
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+
+def length_buckets(lengths: Sequence[int], batch_tokens: int = BATCH_TOKENS, max_batch: int = MAX_BATCH
                    ) -> Iterator[list[int]]:
     """Indices grouped by similar length, so padding wastes little; each batch holds ≤ batch_tokens."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i])

@@ -11,6 +11,11 @@
     path is taken relative to the repo root. Give every process writing to one database the same
     directory.
 
+``LEGAL_OUTBOX_REPLAY_SECONDS``
+    How often each process's background replayer (:func:`records.outbox.start_replayer`) tries to
+    write what waits in the outbox. Default 30; a shorter interval stores records sooner after an
+    outage at the cost of a failed connection attempt per interval while it lasts.
+
 ``RETENTION_DAYS``
     How long consultation texts and transcripts are kept (default 365 days; ``0`` keeps them
     forever). Older ones are anonymised by :mod:`records.retention` (statistics stay); the staff
@@ -34,6 +39,8 @@ VAR_DIR = REPO_ROOT / "var"
 DB_URL_ENV = "LEGAL_DB_URL"
 SALT_ENV = "LEGAL_SENDER_SALT"
 OUTBOX_ENV = "LEGAL_OUTBOX_DIR"
+REPLAY_ENV = "LEGAL_OUTBOX_REPLAY_SECONDS"
+DEFAULT_REPLAY_SECONDS = 30.0
 
 
 def retention_days() -> float:
@@ -63,6 +70,17 @@ def outbox_dir() -> Path:
         return VAR_DIR / "outbox"
     path = Path(configured).expanduser()
     return path if path.is_absolute() else REPO_ROOT / path
+
+
+def outbox_replay_seconds() -> float:
+    """``LEGAL_OUTBOX_REPLAY_SECONDS`` (30): the background replayer's interval."""
+    raw = os.environ.get(REPLAY_ENV, "").strip()
+    if not raw:
+        return DEFAULT_REPLAY_SECONDS
+    seconds = float(raw)
+    if not seconds > 0:
+        raise ValueError(f"{REPLAY_ENV} must be a positive number of seconds, not {raw!r}")
+    return seconds
 
 
 def sender_salt() -> bytes:

@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 from sqlalchemy import exc as sa_exc
 
 from records import spool
+from records.config import outbox_replay_seconds
 from records.consultations import NewConsultation, insert_consultation
 from records.db import get_engine
 from records.errors import InvalidValue, RecordError, UnknownConsultation
@@ -209,9 +210,12 @@ _replayer_stop = threading.Event()
 _replayer_lock = threading.Lock()
 
 
-def start_replayer(interval_s: float = 30.0, *, engine: Engine | None = None) -> threading.Thread:
-    """Start (once per process) a daemon thread that replays the outbox every ``interval_s``."""
+def start_replayer(interval_s: float | None = None, *, engine: Engine | None = None) -> threading.Thread:
+    """Start (once per process) a daemon thread that replays the outbox every ``interval_s``
+    (default ``LEGAL_OUTBOX_REPLAY_SECONDS``, see :mod:`records.config`)."""
     global _replayer
+    if interval_s is None:
+        interval_s = outbox_replay_seconds()
     with _replayer_lock:
         if _replayer is not None and _replayer.is_alive():
             return _replayer

@@ -146,7 +146,9 @@
 
   function addSystemMessage(text, retry) {
     var added = addMessage("bot system");
-    added.bubble.appendChild(el("p", "", text));
+    var paragraph = el("p", "");
+    appendWithPhones(paragraph, text); // 12348, 110 … as tap-to-call links here too
+    added.bubble.appendChild(paragraph);
     if (retry) {
       var group = el("div", "actions");
       var again = el("button", "action", "重试");
@@ -194,9 +196,14 @@
     }).then(function (response) {
       if (timer) clearTimeout(timer);
       if (!response.ok) {
-        var error = new Error("HTTP " + response.status);
-        error.status = response.status;
-        throw error;
+        // A refusal may carry the sentence meant for the resident (``text``: too many messages,
+        // the service is busy): show the server's words rather than a guess of ours.
+        return response.json().catch(function () { return null; }).then(function (body) {
+          var error = new Error("HTTP " + response.status);
+          error.status = response.status;
+          error.text = body && typeof body.text === "string" ? body.text.trim() : "";
+          throw error;
+        });
       }
       return response.json();
     }, function (error) {
@@ -230,6 +237,10 @@
       setBusy(false);
       if (error && (error.status === 400 || error.status === 413)) { // refused input: resending will not help
         addSystemMessage("这条消息没能发送，请检查内容后重新输入（不超过" + MAX_CHARS + "字）。");
+        return;
+      }
+      if (error && error.text) { // 429 or 503 with the server's polite sentence: wait, then send again
+        addSystemMessage(error.text, function () { deliver(message); });
         return;
       }
       addSystemMessage("抱歉，网络或服务暂时出了点问题，请稍后点“重试”。着急的话可以拨打12348热线。",

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +38,9 @@ REQUEST_TIMEOUT = 120.0
 SENDER_SALT = "e2e-test-salt"  # fixed, so tests can compute records.hash_sender themselves
 LOG_TAIL_LINES = 60
 WEBCHAT_COOKIE = "webchat_id"  # channels/webchat_identity.py
+# Rasa's HTTP API needs a token, as in ``make run`` and production (``--auth-token``): a fresh one
+# per test session; tests reach the API through ``api_url``.
+RASA_TOKEN = "e2e-" + secrets.token_hex(16)
 # 转人工 tests: operators always on duty, and a short wait before the bot resumes.
 HANDOFF_TIMEOUT_MINUTES = os.environ.get("E2E_HANDOFF_TIMEOUT_MINUTES", "0.25")
 
@@ -98,9 +103,13 @@ class Stack:
             raise AssertionError(f"the chat page set no conversation cookie ({reply.status_code})")
         return chat
 
+    def api(self, path: str) -> str:
+        """The URL of ``path`` of Rasa's HTTP API, with the token."""
+        return api_url(self.base_url, path)
+
     def tracker(self, sender: str) -> dict[str, Any]:
         with urllib.request.urlopen(
-            f"{self.base_url}/conversations/{sender}/tracker", timeout=REQUEST_TIMEOUT
+            self.api(f"/conversations/{urllib.parse.quote(sender)}/tracker"), timeout=REQUEST_TIMEOUT
         ) as response:
             return json.load(response)
 
@@ -142,6 +151,11 @@ class WebChat:
         if status != 200:
             raise AssertionError(f"web chat answered {status}: {body!r}")
         return json.loads(body)
+
+
+def api_url(base_url: str, path: str) -> str:
+    """``path`` of the Rasa server at ``base_url``'s HTTP API, with the session's token (``?token=``)."""
+    return f"{base_url}{path}{'&' if '?' in path else '?'}token={RASA_TOKEN}"
 
 
 def post_json(url: str, payload: Any, raw: bytes | None = None) -> tuple[int, str]:
@@ -268,6 +282,8 @@ def base_env(db_url: str) -> dict[str, str]:
         # the limits on a stack of its own.
         RATE_LIMIT_SENDER="0",
         RATE_LIMIT_ADDRESS="0",
+        # Read by the staff app the tests start beside the stack (staff/config.py).
+        RASA_TOKEN=RASA_TOKEN,
     )
     return env
 
@@ -304,7 +320,7 @@ def free_ports(count: int) -> list[int]:
 
 def rasa_command(port: int, endpoints: Path) -> list[str]:
     return [
-        str(RASA), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
+        str(RASA), "run", "--enable-api", "--auth-token", RASA_TOKEN, "--interface", "127.0.0.1", "--port", str(port),
         "--credentials", "credentials.yml", "--endpoints", str(endpoints),
         "--model", str(MODEL.relative_to(REPO_ROOT)),
     ]  # fmt: skip
@@ -326,7 +342,7 @@ def start_stack(stack: Stack, env: dict[str, str], action_port: int, rasa_port: 
         wait_until_ready(
             [
                 (actions, f"{stack.action_url}/health", lambda status, _: status == 200),
-                (rasa, f"{stack.base_url}/status", rasa_ready),
+                (rasa, stack.api("/status"), rasa_ready),
             ]
         )
     except (RuntimeError, TimeoutError) as e:

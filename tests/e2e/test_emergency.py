@@ -39,7 +39,7 @@ CALL_PREFIX = "🚨 马上拨打 "
 
 
 def parse(stack: Stack, text: str) -> dict:
-    status, body = post_json(f"{stack.base_url}/model/parse", {"text": text})
+    status, body = post_json(stack.api("/model/parse"), {"text": text})
     assert status == 200, body
     return json.loads(body)
 

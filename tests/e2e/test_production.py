@@ -3,10 +3,12 @@
 One stack for the module (see ``benchmarks/prod_stack.py``): nginx in front of 2 Rasa servers, 2 action servers
 and the staff app, with a Redis server and a PostgreSQL connection this module controls. Checked:
 every address is printed and served; Rasa's API needs the token and is not behind nginx; rate limits
-per sender and per address are shared by both Rasa processes; a small fuzz budget gives no 5xx;
-two messages of one resident at once are handled one after the other; and under faults (Redis
-restarted, an action server killed, PostgreSQL cut, a Rasa server killed) residents always get a
-polite answer and every consultation, referral and feedback accepted is stored exactly once.
+per sender and per address are shared by both Rasa processes, and the chat page (headless Chromium)
+shows the polite text of a 429; a small fuzz budget gives no 5xx; messages of one resident sent at
+once to both Rasa processes are handled one at a time in the order sent; and under faults (Redis
+restarted, an action server killed, PostgreSQL unreachable for a minute, a Rasa server killed)
+residents always get a polite answer and every consultation, referral and feedback accepted is
+stored exactly once.
 """
 
 from __future__ import annotations
@@ -22,8 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import redis
 import requests
+import test_webchat_browser
 from e2e_stack import MODEL, REPO_ROOT, SENDER_SALT, base_env
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import func, select
 from wechat_client import EXAMPLE_APPID, EXAMPLE_TOKEN
 from wechat_fake_api import FakeWeChatAPI
@@ -31,6 +38,7 @@ from wechat_fake_api import FakeWeChatAPI
 import records
 from benchmarks import fuzz_http
 from benchmarks.prod_stack import TOKEN, ProdStack, own_services, printed_urls, start_prod
+from channels.wording import domain_text
 from records.schema import consultations, feedback, referrals
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.postgres]
@@ -40,7 +48,9 @@ ADDRESS_LIMIT = 600
 WINDOW_S = 120
 STAFF_USER, STAFF_PASSWORD = "fuzz-admin", "fuzz-admin-password-1"
 FUZZ_BUDGET = int(os.environ.get("PROD_FUZZ_BUDGET", "300"))
+REPLAY_S = 5  # LEGAL_OUTBOX_REPLAY_SECONDS: the outage test waits for replays
 POLITE = ("12348", "稍后", "再试", "再发")
+phone = test_webchat_browser.browser  # the web chat tests' phone-sized headless Chromium, as a fixture
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +68,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory, postgres_url: str) -> Iterato
             "RATE_LIMIT_ADDRESS": str(ADDRESS_LIMIT),
             "RATE_LIMIT_WINDOW": str(WINDOW_S),
             "LEGAL_OUTBOX_DIR": str(tmp / "outbox"),
+            "LEGAL_OUTBOX_REPLAY_SECONDS": str(REPLAY_S),
             "WECHAT_TOKEN": EXAMPLE_TOKEN,
             "WECHAT_APPID": EXAMPLE_APPID,
             "WECHAT_SECRET": "prod-test-secret",
@@ -114,34 +125,42 @@ def polite_or_answered(response: requests.Response) -> str:
     return shown
 
 
-def counts(stack: ProdStack, who: str) -> dict[str, int]:
-    """Stored consultations, referrals (phone 13812345678 and this sender's consultations) and feedback."""
-    # Straight to PostgreSQL, not through the proxy the faults cut (the stack's own URL).
-    engine = records.get_engine(stack.db_url.replace(f":{stack.postgres.port}/", ":5432/"))
+def stored_for(prod: ProdStack, who: str) -> dict[str, list]:
+    """The rows PostgreSQL holds for the resident, read straight from the server (not through the proxy)."""
+    engine = records.get_engine(prod.db_url.replace(f":{prod.postgres.port}/", ":5432/"))
     sender_hash = records.hash_sender(who, SENDER_SALT.encode())
     with engine.connect() as conn:
         ids = list(conn.execute(select(consultations.c.id).where(consultations.c.sender_hash == sender_hash)).scalars())
-        refs = conn.execute(
-            select(func.count()).select_from(referrals).where(referrals.c.description.contains(who[-12:]))
-        ).scalar_one()
-        clicks = conn.execute(
-            select(func.count()).select_from(feedback).where(feedback.c.consultation_id.in_(ids))
-        ).scalar_one()
-    return {"consultations": len(ids), "referrals": refs, "feedback": clicks}
+        rated = list(
+            conn.execute(select(feedback.c.consultation_id).where(feedback.c.consultation_id.in_(ids))).scalars()
+        )
+        referred = conn.execute(select(referrals.c.description).where(referrals.c.description.contains(who[-12:])))
+        return {"consultations": ids, "feedback": rated, "referrals": [who[-12:] for _ in referred]}
 
 
-def referral_conversation(url: str, who: str) -> list[requests.Response]:
+def counts(stack: ProdStack, who: str) -> dict[str, int]:
+    """Stored consultations, referrals (with this sender's tag) and feedback of one resident."""
+    return {kind: len(rows) for kind, rows in stored_for(stack, who).items()}
+
+
+HELPFUL = '/feedback{"helpful": "yes"}'
+
+
+def referral_steps(who: str, question: str = "老板拖欠我三个月工资不给，我该怎么办") -> list[str]:
     """Question, feedback, then a referral with consent; the description carries the sender's tag."""
-    steps = [
-        "老板拖欠我三个月工资不给，我该怎么办",
-        '/feedback{"helpful": "yes"}',
+    return [
+        question,
+        HELPFUL,
         "我想找村里的法律顾问帮忙",
         "石桥村",
         "13812345678",
         f"包工头欠我们工钱两万多，编号{who[-12:]}",
         "/affirm",
     ]
-    return [post(url, who, step) for step in steps]
+
+
+def referral_conversation(url: str, who: str) -> list[requests.Response]:
+    return [post(url, who, step) for step in referral_steps(who)]
 
 
 # --- the topology ----------------------------------------------------------------------------
@@ -207,6 +226,31 @@ def test_sender_limit_is_shared_by_both_rasa_processes(prod: ProdStack) -> None:
     assert post(prod.url, sender(), "你好").status_code == 200  # others are not affected
 
 
+@pytest.mark.browser
+def test_the_chat_page_shows_the_polite_text_when_the_resident_sends_too_fast(
+    prod: ProdStack, phone: WebDriver
+) -> None:
+    """A resident typing faster than the limit, on the page behind nginx: the page shows the server's
+    polite sentence (wait, or call 12348) with a retry button, not a network error or nothing."""
+    phone.get(f"{prod.url}/webhooks/webchat/")
+    phone.delete_all_cookies()  # a new conversation of its own: the limit counts per sender
+    fresh_window()
+    phone.get(f"{prod.url}/webhooks/webchat/")
+    WebDriverWait(phone, 10).until(lambda d: d.find_element(By.ID, "input").is_displayed())
+    for _ in range(SENDER_LIMIT):
+        replies = test_webchat_browser.type_and_send(phone, "你好")
+        test_webchat_browser.assert_no_server_error(replies)
+    refused = test_webchat_browser.type_and_send(phone, "老板拖欠我三个月工资不给怎么办")
+    assert len(refused) == 1 and "system" in refused[0].get_attribute("class"), [r.text for r in refused]
+    shown = refused[0].find_element(By.TAG_NAME, "p").text
+    assert shown == domain_text("utter_rate_limited"), shown  # the server's words (domain.yml), as sent
+    assert "网络" not in shown
+    assert refused[0].find_element(By.CSS_SELECTOR, "a[href='tel:12348']").text == "12348"
+    assert refused[0].find_element(By.XPATH, ".//button[.='重试']").is_enabled()
+    assert test_webchat_browser.last_user_text(phone) == "老板拖欠我三个月工资不给怎么办"
+    assert not [e for e in phone.get_log("browser") if e["level"] == "SEVERE" and "429" not in e["message"]]
+
+
 def test_address_limit_uses_the_forwarded_address(prod: ProdStack) -> None:
     address = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.9"
     fresh_window()
@@ -251,30 +295,51 @@ def test_fuzzing_every_endpoint_gives_no_server_error(prod: ProdStack) -> None:
 # --- ordering --------------------------------------------------------------------------------
 
 
-def test_two_messages_of_one_resident_at_once_are_handled_one_after_the_other(prod: ProdStack) -> None:
+def lock_tickets(client: redis.Redis, who: str) -> list[int]:
+    """The ticket numbers in Rasa's Redis lock of ``who``'s conversation (``key_prefix: legal``)."""
+    raw = client.get(f"legal:lock:{who}")
+    return [json.loads(ticket)["number"] for ticket in json.loads(raw)["tickets"]] if raw else []  # JSON in JSON
+
+
+def test_messages_of_one_resident_at_once_are_handled_one_at_a_time_in_order(prod: ProdStack) -> None:
+    """Three messages of one resident, alternately to the two Rasa processes, each sent while the
+    earlier ones are still being handled: answered one after the other, in the order sent, each
+    HTTP answer holding the replies to its own message."""
     who = sender()
-    post(prod.url, who, "你好")
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(post, prod.rasa_urls[0], who, "老板拖欠我三个月工资不给，我该怎么办")
-        time.sleep(0.05)
-        second = pool.submit(post, prod.rasa_urls[1], who, "邻居家的树倒了砸坏了我的车")
-        answers = [first.result(), second.result()]
-    assert [a.status_code for a in answers] == [200, 200]
+    assert post(prod.url, who, "你好").status_code == 200
+    locks = redis.Redis(port=prod.redis.port, db=int(prod.env.get("REDIS_LOCK_DB", "1")))
+    messages = ["老板拖欠我三个月工资不给，我该怎么办", "邻居家的树倒了砸坏了我的车", "借钱不还怎么起诉"]
+    with ThreadPoolExecutor(len(messages)) as pool:
+        pending = []
+        for number, text in enumerate(messages):
+            pending.append(pool.submit(post, prod.rasa_urls[number % 2], who, text))
+            # Wait until this message holds ticket ``number`` of the one lock: the earlier messages
+            # are still queued or being handled (numbers start again at 0 once nobody waits).
+            deadline = time.monotonic() + 30
+            while number not in lock_tickets(locks, who):
+                if time.monotonic() > deadline or pending[0].done():
+                    pytest.fail(f"message {number} never waited behind the others: {lock_tickets(locks, who)}")
+                time.sleep(0.005)
+        answers = [f.result() for f in pending]
+    assert [a.status_code for a in answers] == [200] * len(messages), [a.text[:200] for a in answers]
     tracker = requests.get(
         f"{prod.rasa_urls[0]}/conversations/{who}/tracker", params={"token": TOKEN}, timeout=30
     ).json()
-    kinds = [
-        (e["event"], e.get("text") or e.get("name")) for e in tracker["events"] if e["event"] in ("user", "action")
-    ]
-    users = [i for i, (kind, _) in enumerate(kinds) if kind == "user"]
-    assert len(users) == 3
-    # Each message is answered completely (back to action_listen) before the next one is read.
-    for start, end in zip(users, users[1:]):
-        assert ("action", "action_listen") in kinds[start + 1 : end], kinds
-    assert {kinds[users[1]][1], kinds[users[2]][1]} == {
-        "老板拖欠我三个月工资不给，我该怎么办",
-        "邻居家的树倒了砸坏了我的车",
-    }
+    turns: list[tuple[str, list[str]]] = []  # each message and the bot's texts until the next one
+    listened = True
+    for event in tracker["events"]:
+        if event["event"] == "user":
+            assert listened, f"{event['text']} was read before the previous message was answered"
+            turns.append((event["text"], []))
+            listened = False
+        elif event["event"] == "bot" and turns:
+            turns[-1][1].append(event.get("text") or "")
+        elif event["event"] == "action" and event.get("name") == "action_listen":
+            listened = True
+    assert [text for text, _ in turns] == ["你好", *messages]
+    for (text, said), answer in zip(turns[1:], answers):
+        assert [m.get("text") or "" for m in answer.json()] == said, text
+        assert any(said), text
 
 
 # --- faults (order matters: each leaves the stack working) -----------------------------------
@@ -320,26 +385,91 @@ def test_action_server_killed_and_restarted(prod: ProdStack) -> None:
         pytest.fail("actions-0 was not restarted\n" + prod.logs())
 
 
-def test_postgres_unreachable_then_back_stores_everything_once(prod: ProdStack) -> None:
-    who = sender()
+def written_by(prod: ProdStack, who: str) -> dict[str, list]:
+    """What the resident's conversation says was accepted for storage (the tracker, through the token):
+    the consultation ids the answers logged, the consultations a feedback click was for, and the
+    referrals the resident was given a number for."""
+    tracker = requests.get(
+        f"{prod.rasa_urls[0]}/conversations/{who}/tracker", params={"token": TOKEN}, timeout=30
+    ).json()
+    logged, rated, referred, current = [], [], [], None
+    for event in tracker["events"]:
+        if event["event"] == "slot" and event["name"] == "consultation_id":
+            current = event["value"]
+            if current:
+                logged.append(current)
+        elif event["event"] == "user" and (event.get("text") or "").startswith("/feedback") and current:
+            rated.append(current)
+        elif event["event"] == "bot" and "登记编号" in (event.get("text") or ""):
+            referred.append(who[-12:])
+    return {"consultations": logged, "feedback": rated, "referrals": referred}
+
+
+def spooled_lines(prod: ProdStack, name: str = "outbox.jsonl") -> list[str]:
+    path = Path(prod.env["LEGAL_OUTBOX_DIR"]) / name
+    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
+
+
+def resident_during_outage(url: str, who: str, start_s: float, steps: list[str], started: float) -> list[str]:
+    """One resident's messages, one every ``STEP_S`` from ``start_s`` into the outage (or as soon as
+    the previous answer came); a polite refusal is sent again once, as a resident does."""
+    shown = []
+    for number, step in enumerate(steps):
+        time.sleep(max(0.0, started + start_s + number * STEP_S - time.monotonic()))
+        answer = post(url, who, step)
+        shown.append(polite_or_answered(answer))
+        if answer.status_code != 200:
+            shown.append(polite_or_answered(post(url, who, step)))
+    return shown
+
+
+OUTAGE_S = 60.0
+STEP_S = 6.0  # residents read and type between messages (and stay under the per-sender limit)
+
+
+def test_postgres_down_for_a_minute_while_residents_write(prod: ProdStack) -> None:
+    """PostgreSQL unreachable for a minute (its proxy cut: connections refused, open ones dropped)
+    while four residents ask, rate answers and send two referrals with consent: every answer is
+    polite, nothing reaches the database meanwhile, and once it is back every consultation,
+    feedback and referral the residents were told was taken is stored exactly once."""
+    residents = [sender() for _ in range(4)]
+    questions = ["邻居家的树倒了砸坏了我的车", "借钱不还怎么起诉", "离婚后孩子的抚养权归谁", "交通事故对方不赔钱怎么办"]
+    scripts = [
+        (residents[0], 0.0, [*referral_steps(residents[0]), questions[3]]),
+        (residents[1], 1.0, [step for q in questions for step in (q, HELPFUL)]),
+        (residents[2], 14.0, referral_steps(residents[2], questions[2])),
+        (residents[3], 3.0, [step for q in reversed(questions) for step in (q, HELPFUL)]),
+    ]
     prod.postgres.cut()
+    started = time.monotonic()
     try:
-        answers = referral_conversation(prod.url, who)
-        for answer in answers:
-            polite_or_answered(answer)
-        assert "登记编号" in reply_text(answers[-1]) or "12348" in reply_text(answers[-1])
+        with ThreadPoolExecutor(len(scripts)) as pool:
+            talks = [pool.submit(resident_during_outage, prod.url, *script, started) for script in scripts]
+            shown = [talk.result() for talk in talks]
+        time.sleep(max(0.0, started + OUTAGE_S - time.monotonic()))
+        during = {who: stored_for(prod, who) for who in residents}
+        waiting = len(spooled_lines(prod))
     finally:
         prod.postgres.restore()
-    # The outbox is replayed every 30 s by each action server.
-    deadline = time.monotonic() + 150
-    while time.monotonic() < deadline:
-        stored = counts(prod, who)
-        if stored["referrals"] and stored["feedback"]:
-            break
-        time.sleep(5)
-    time.sleep(35)  # one more replay round from every process: nothing may be stored twice
-    stored = counts(prod, who)
-    assert stored["referrals"] == 1 and stored["feedback"] == 1 and stored["consultations"] >= 1, stored
+    down_s = time.monotonic() - started
+    accepted = {who: written_by(prod, who) for who in residents}
+    referred = [[residents[0][-12:]], [], [residents[2][-12:]], []]
+    assert [accepted[who]["referrals"] for who in residents] == referred, shown  # taken during the outage
+    assert all(accepted[who]["consultations"] and accepted[who]["feedback"] for who in residents), accepted
+    assert all(not any(rows.values()) for rows in during.values()), during  # nothing got through
+    assert waiting >= sum(len(v) for a in accepted.values() for v in a.values()), waiting
+
+    # Each action server replays every LEGAL_OUTBOX_REPLAY_SECONDS (REPLAY_S here).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and spooled_lines(prod):
+        time.sleep(1)
+    time.sleep(2 * REPLAY_S)  # more replay rounds from every process: nothing may be stored twice
+    for who in residents:
+        stored = stored_for(prod, who)
+        expected = {**accepted[who], "feedback": sorted(set(accepted[who]["feedback"]))}  # one per answer
+        for kind in ("consultations", "feedback", "referrals"):
+            assert sorted(stored[kind]) == sorted(expected[kind]), (kind, who, stored, expected, down_s)
+    assert not spooled_lines(prod) and not spooled_lines(prod, "rejected.jsonl")
 
 
 def test_a_rasa_server_killed_behind_nginx(prod: ProdStack) -> None:

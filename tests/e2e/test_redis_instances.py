@@ -16,12 +16,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 from e2e_stack import (
-    MODEL,
-    RASA,
     REPO_ROOT,
     Stack,
+    api_url,
     free_ports,
     post_json,
+    rasa_command,
     rasa_ready,
     start_server,
     stop_server,
@@ -48,12 +48,10 @@ def redis_instances(stack: Stack, tmp_path_factory) -> Iterator[list[str]]:
     servers, urls = [], []
     try:
         for port in free_ports(2):
-            command = [str(RASA), "run", "--interface", "127.0.0.1", "--port", str(port), "--enable-api",
-                       "--credentials", "credentials.yml", "--endpoints", str(tmp / "endpoints.yml"),
-                       "--model", str(MODEL.relative_to(REPO_ROOT))]
+            command = rasa_command(port, tmp / "endpoints.yml")
             servers.append(start_server(f"rasa-redis-{port}", command, env, tmp))
             urls.append(f"http://127.0.0.1:{port}")
-        wait_until_ready([(s, f"{u}/status", rasa_ready) for s, u in zip(servers, urls)])
+        wait_until_ready([(s, api_url(u, "/status"), rasa_ready) for s, u in zip(servers, urls)])
         yield urls
     finally:
         for server in servers:
@@ -74,7 +72,7 @@ def test_a_conversation_moves_between_instances(redis_instances):
     assert send(first, sender, "我想找村里的法律顾问帮忙")  # the referral form starts on instance 1
     reply = "\n".join(r.get("text") or "" for r in send(second, sender, "石桥村"))  # continues on 2
     assert "电话" in reply or "手机" in reply, reply
-    with urllib.request.urlopen(f"{first}/conversations/{sender}/tracker", timeout=60) as response:
+    with urllib.request.urlopen(api_url(first, f"/conversations/{sender}/tracker"), timeout=60) as response:
         tracker = json.load(response)
     assert tracker["slots"]["referral_village"] == "城关镇石桥村"
     assert tracker["active_loop"]["name"] == "referral_form"

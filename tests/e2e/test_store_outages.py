@@ -26,6 +26,7 @@ import redis
 from e2e_stack import (
     REPO_ROOT,
     Stack,
+    api_url,
     free_port,
     get,
     post_json,
@@ -49,7 +50,7 @@ def texts(replies: list[dict]) -> str:
 
 
 def user_texts(base_url: str, sender: str) -> list[str]:
-    status, body, _ = get(f"{base_url}/conversations/{urllib.parse.quote(sender)}/tracker")
+    status, body, _ = get(api_url(base_url, f"/conversations/{urllib.parse.quote(sender)}/tracker"))
     assert status == 200, body
     return [e["text"] for e in json.loads(body)["events"] if e["event"] == "user"]
 
@@ -68,7 +69,7 @@ def test_locked_sqlite_tracker_store_asks_to_retry_and_loses_nothing(stack: Stac
         lock.execute("BEGIN EXCLUSIVE")  # readers and writers now wait, then fail: "database is locked"
         assert_try_again(*post_json(stack.rest_url, {"sender": sender, "message": question}))
         assert_try_again(*chat.post({"message": question}))
-        assert get(f"{stack.base_url}/status")[0] == 200
+        assert get(stack.api("/status"))[0] == 200
     finally:
         lock.execute("ROLLBACK")
         lock.close()
@@ -176,7 +177,7 @@ def redis_rasa(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     server = start_server("rasa-redis-outage", rasa_command(port, tmp / "endpoints.yml"), env, tmp)
     try:
         base_url = f"http://127.0.0.1:{port}"
-        wait_until_ready([(server, f"{base_url}/status", rasa_ready)])
+        wait_until_ready([(server, api_url(base_url, "/status"), rasa_ready)])
         yield base_url, tracker_relay, lock_relay
     finally:
         stop_server(server)
@@ -203,7 +204,7 @@ def test_unreachable_redis_asks_to_retry_and_the_conversation_continues(
     relay.stop()
     try:
         assert_try_again(*send(base_url, sender, "石桥村"))
-        assert get(f"{base_url}/status")[0] == 200
+        assert get(api_url(base_url, "/status"))[0] == 200
     finally:
         relay.start()
     status, body = send(base_url, sender, "石桥村")

@@ -23,9 +23,11 @@ import pytest
 import redis
 from e2e_stack import (
     MODEL,
+    RASA_TOKEN,
     SENDER_SALT,
     Server,
     Stack,
+    api_url,
     base_env,
     free_port,
     free_ports,
@@ -79,7 +81,7 @@ class WeChatStack:
     def user_texts(self, openid: str, base_url: str | None = None) -> list[str]:
         """What the bot received from ``openid`` (the tracker's user events)."""
         url = base_url or self.stack.base_url
-        status, body = _get_json(f"{url}/conversations/{openid}/tracker")
+        status, body = _get_json(api_url(url, f"/conversations/{openid}/tracker"))
         return [e.get("text") for e in body["events"] if e["event"] == "user"]
 
     def converse(self, openid: str, xml: str, safe: bool = False) -> list[str]:
@@ -170,7 +172,7 @@ def wechat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeChatStack]:
         start_stack(stack, env, action_port, port_a)
         for name, server, base in (("B", rasa_b, base_b), ("C", rasa_c, base_c)):
             try:
-                wait_until_ready([(server, f"{base}/status", rasa_ready)])
+                wait_until_ready([(server, api_url(base, "/status"), rasa_ready)])
             except (RuntimeError, TimeoutError) as e:
                 pytest.fail(f"Rasa {name} did not start: {e}\n{server.log_tail()}")
         webhook = "/webhooks/wechat/webhook"
@@ -482,7 +484,7 @@ def test_an_operators_words_reach_a_wechat_resident_through_the_customer_service
     openid = new_openid()
     answer = wechat.fast.post_plain(message_xml(openid, "text", new_msg_id(), Content="你好"))
     assert answer.status == 200
-    api = RasaAPI(Settings(rasa_url=wechat.stack.base_url))
+    api = RasaAPI(Settings(rasa_url=wechat.stack.base_url, rasa_token=RASA_TOKEN))
     before = len(wechat.api.to(openid))
     api.append(openid, [PAUSE, pushed("您好，我是热线工作人员小林。", kind="joined", operator="小林")])
     api.append(openid, [pushed("请问您是哪个村的？", kind="operator", operator="小林")])

@@ -152,3 +152,14 @@ def test_timestamps_come_back_as_utc(engine: Engine) -> None:
     assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0
     with records.db.transaction(engine, write=False) as conn:
         assert conn.execute(text("SELECT count(*) FROM consultations")).scalar() == 1
+
+
+def test_outbox_replay_interval_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEGAL_OUTBOX_REPLAY_SECONDS", raising=False)
+    assert config.outbox_replay_seconds() == 30.0
+    monkeypatch.setenv("LEGAL_OUTBOX_REPLAY_SECONDS", "2.5")
+    assert config.outbox_replay_seconds() == 2.5
+    for wrong in ("0", "-1", "often"):
+        monkeypatch.setenv("LEGAL_OUTBOX_REPLAY_SECONDS", wrong)
+        with pytest.raises(ValueError):
+            config.outbox_replay_seconds()

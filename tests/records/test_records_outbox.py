@@ -468,11 +468,12 @@ def test_init_db_replays(sqlite_outage: SqliteOutage) -> None:
     get_consultation(cid, engine=sqlite_outage.engine)
 
 
-def test_background_replayer(sqlite_outage: SqliteOutage) -> None:
+def test_background_replayer(sqlite_outage: SqliteOutage, monkeypatch: pytest.MonkeyPatch) -> None:
     sqlite_outage.down()
     cids = [_consult(sqlite_outage.engine, question=f"问题{i}") for i in range(3)]
     sqlite_outage.up()
-    thread = outbox.start_replayer(interval_s=0.05, engine=sqlite_outage.engine)
+    monkeypatch.setenv("LEGAL_OUTBOX_REPLAY_SECONDS", "0.05")  # the interval when none is given
+    thread = outbox.start_replayer(engine=sqlite_outage.engine)
     try:
         assert thread.daemon and outbox.start_replayer(interval_s=0.05) is thread
         deadline = time.monotonic() + 20

@@ -40,7 +40,7 @@ from staff.scheduler import Scheduler
 E2E_DIR = Path(__file__).resolve().parents[1] / "e2e"
 sys.path.insert(0, str(E2E_DIR))
 import test_webchat_browser  # noqa: E402
-from e2e_stack import Stack  # noqa: E402
+from e2e_stack import RASA_TOKEN, Stack  # noqa: E402
 from test_staff_browser import assistant, staff_beside  # noqa: E402,F401 - the module's real Rasa + action server
 
 pytestmark = [pytest.mark.e2e]
@@ -196,7 +196,7 @@ def test_close_with_an_outcome_is_logged_as_a_handoff_consultation(assistant: St
 def idle_clock(assistant: Stack) -> Callable[[datetime], int]:  # noqa: F811
     """One tick of the staff app's scheduler at a given time (needs ``LEGAL_DB_URL`` set)."""
     tracker_db = f"sqlite:///{assistant.log_dir / 'tracker.db'}"
-    settings = Settings(rasa_url=assistant.base_url, rasa_token="", tracker_db_url=tracker_db, redis_url="")
+    settings = Settings(rasa_url=assistant.base_url, rasa_token=RASA_TOKEN, tracker_db_url=tracker_db, redis_url="")
     scheduler = Scheduler(settings)  # the lease in the database, as the app under test holds it
     assert scheduler.settings.handoff_idle_minutes == 5
 

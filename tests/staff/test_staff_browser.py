@@ -33,6 +33,7 @@ sys.path.insert(0, str(E2E_DIR))
 import test_webchat_browser  # noqa: E402
 from e2e_stack import (  # noqa: E402 - the shared end-to-end stack helpers live beside the e2e tests
     MODEL,
+    RASA_TOKEN,
     REPO_ROOT,
     SENDER_SALT,
     Stack,
@@ -87,6 +88,7 @@ def staff_beside(assistant: Stack, operators: tuple[str, ...] = (), **env: str) 
         STAFF_TRACKER_DB_URL=f"sqlite:///{assistant.log_dir / 'tracker.db'}",
         STAFF_TRUST_PROXY="0",
         RASA_URL=assistant.base_url,
+        RASA_TOKEN=RASA_TOKEN,
         **env,
     )
 
