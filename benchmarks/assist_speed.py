@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,21 +27,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
 from e2e_stack import Stack, base_env, free_ports, prepare_models, start_stack, stop_server  # noqa: E402
-
-from knowledge.evaluate import read_queries  # noqa: E402
+from rest_roundtrip import heldout_questions, summary  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "assist_speed.json"
 OPERATOR, PASSWORD = "bench-operator", "bench-operator-password"
-
-
-def summary(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    return {
-        "n": len(samples),
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
-        "max_ms": round(ordered[-1], 1),
-    }
 
 
 class Operator:
@@ -90,8 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=60)
     args = parser.parse_args()
-    questions = [q.question for q in read_queries(REPO / "knowledge/data/eval/stard_heldout.jsonl")]
-    questions = questions[: args.questions]
+    questions = heldout_questions(args.questions)
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
         env = base_env(f"sqlite:///{tmp / 'legal.db'}")

@@ -57,12 +57,16 @@ def summary(samples: list[float]) -> dict:
             "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 1), "max_ms": round(ordered[-1], 1)}
 
 
+def heldout_questions(limit: int) -> list[str]:
+    """The first ``limit`` held-out STARD questions (the ones fine-tuning never saw)."""
+    return [q.question for q in read_queries(REPO / "knowledge/data/eval/stard_heldout.jsonl")][:limit]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=60)
     args = parser.parse_args()
-    questions = [q.question for q in read_queries(REPO / "knowledge/data/eval/stard_heldout.jsonl")]
-    questions = questions[: args.questions]
+    questions = heldout_questions(args.questions)
     with tempfile.TemporaryDirectory() as scratch:
         tmp = Path(scratch)
         env = base_env(f"sqlite:///{tmp / 'legal.db'}")
