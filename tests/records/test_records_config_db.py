@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 import records
 from records import config
 from records.schema import advisers, villages
+from tests.fresh_files import open_together
 
 
 def test_database_url_defaults_to_var_in_repo(
@@ -84,34 +83,16 @@ def test_sqlite_uses_wal_and_foreign_keys(tmp_path: Path) -> None:
     records.db.dispose_engines()
 
 
-def _open_together(paths: list[str], start_at: float, queue: multiprocessing.Queue) -> None:
-    time.sleep(max(0.0, start_at - time.time() - 0.05))
-    try:
-        for path in paths:
-            while time.time() < start_at:  # spin: the processes must open each file within microseconds
-                pass
-            with records.get_engine(f"sqlite:///{path}").connect() as conn:
-                conn.exec_driver_sql("SELECT 1")
-            start_at += 0.02
-        queue.put("ok")
-    except DBAPIError as error:  # reported to the test instead of leaving it waiting
-        queue.put(repr(error))
+def _connect(path: str) -> None:
+    with records.get_engine(f"sqlite:///{path}").connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
 
 
 def test_processes_opening_a_fresh_database_together_all_connect(tmp_path: Path) -> None:
     # The action server and the staff app start side by side on a fresh machine; switching the new file
     # to WAL used to fail in one of them with "database is locked" (SQLite does not wait on that lock).
     paths = [str(tmp_path / f"fresh-{n}.db") for n in range(60)]
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    start_at = time.time() + 3.0
-    workers = [context.Process(target=_open_together, args=(paths, start_at, queue)) for _ in range(3)]
-    for worker in workers:
-        worker.start()
-    results = [queue.get(timeout=90) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-    assert results == ["ok"] * 3
+    assert open_together(_connect, paths, (DBAPIError,)) == ["ok"] * 3
 
 
 def test_create_schema_is_idempotent(empty_engine: Engine) -> None:

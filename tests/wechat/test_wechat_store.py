@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from channels.wechat_store import FallbackStore, RedisStore, SqliteStore
+from tests.fresh_files import open_together
 
 REDIS_DB = 8  # this module's own database on the local Redis
 
@@ -54,33 +55,11 @@ def test_each_message_is_claimed_by_exactly_one_of_two_processes(where: tuple[st
     assert not set(won[0]) & set(won[1])
 
 
-def _opens(paths: list[str], start_at: float, queue: multiprocessing.Queue) -> None:
-    time.sleep(max(0.0, start_at - time.time() - 0.05))
-    try:
-        for path in paths:
-            while time.time() < start_at:  # spin: the processes must open each file within microseconds
-                pass
-            SqliteStore(path)
-            start_at += 0.02
-        queue.put("ok")
-    except sqlite3.Error as error:  # reported to the test instead of leaving it waiting
-        queue.put(repr(error))
-
-
 def test_processes_opening_a_fresh_file_together_all_start(tmp_path: Path) -> None:
     # Workers started side by side open the same new file at once; switching it to WAL used to fail in
     # one of them with "database is locked" (SQLite does not wait on that lock by itself).
     paths = [str(tmp_path / f"fresh-{n}.db") for n in range(100)]
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    start_at = time.time() + 2.0
-    workers = [context.Process(target=_opens, args=(paths, start_at, queue)) for _ in range(3)]
-    for worker in workers:
-        worker.start()
-    results = [queue.get(timeout=60) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-    assert results == ["ok"] * 3
+    assert open_together(SqliteStore, paths, (sqlite3.Error,)) == ["ok"] * 3
 
 
 def _store(kind: str, path: str) -> SqliteStore | RedisStore:
