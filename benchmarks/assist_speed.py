@@ -26,7 +26,7 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
-from e2e_stack import Stack, base_env, free_ports, prepare_models, start_stack, stop_server  # noqa: E402
+from e2e_stack import free_ports, local_stack  # noqa: E402
 from rest_roundtrip import heldout_questions, summary  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "assist_speed.json"
@@ -79,17 +79,10 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=60)
     args = parser.parse_args()
     questions = heldout_questions(args.questions)
-    with tempfile.TemporaryDirectory() as scratch:
-        tmp = Path(scratch)
-        env = base_env(f"sqlite:///{tmp / 'legal.db'}")
-        prepare_models(env, tmp)
-        action_port, rasa_port = free_ports(2)
-        stack = Stack.local(rasa_port, action_port, env["LEGAL_DB_URL"], tmp)
-        staff = None
+    with tempfile.TemporaryDirectory() as scratch, local_stack(Path(scratch)) as (stack, env):
+        staff_env = dict(env, RASA_URL=stack.base_url, STAFF_ASSIST_PRELOAD="1", STAFF_TRUST_PROXY="0")
+        staff, base = start_staff(staff_env, Path(scratch))
         try:
-            start_stack(stack, env, action_port, rasa_port)
-            staff_env = dict(env, RASA_URL=stack.base_url, STAFF_ASSIST_PRELOAD="1", STAFF_TRUST_PROXY="0")
-            staff, base = start_staff(staff_env, tmp)
             operator = Operator(base)
             first = operator.timed("/api/assist", q="老板拖欠工资怎么办")  # waits for the engine if still loading
             for text in ["离婚孩子归谁", "邻居占了我家的地", "交通事故对方不赔钱"]:
@@ -108,11 +101,8 @@ def main() -> None:
                 "target_ms": 1000,
             }
         finally:
-            if staff is not None:
-                staff.terminate()
-                staff.wait(timeout=20)
-            for server in reversed(stack.servers):
-                stop_server(server)
+            staff.terminate()
+            staff.wait(timeout=20)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=1))

@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
-from e2e_stack import Stack, base_env, free_ports, prepare_models, start_stack, stop_server  # noqa: E402
+from e2e_stack import Stack, local_stack  # noqa: E402
 
 from knowledge.evaluate import read_queries  # noqa: E402
 
@@ -67,30 +67,18 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=60)
     args = parser.parse_args()
     questions = heldout_questions(args.questions)
-    with tempfile.TemporaryDirectory() as scratch:
-        tmp = Path(scratch)
-        env = base_env(f"sqlite:///{tmp / 'legal.db'}")
-        prepare_models(env, tmp)
-        action_port, rasa_port = free_ports(2)
-        base = f"http://127.0.0.1:{rasa_port}"
-        stack = Stack(base, f"{base}/webhooks/rest/webhook", f"{base}/webhooks/webchat/",
-                      env["LEGAL_DB_URL"], f"http://127.0.0.1:{action_port}", tmp)
-        try:
-            start_stack(stack, env, action_port, rasa_port)
-            for text in ["你好", "老板拖欠工资怎么办", "离婚孩子归谁", "你好", "邻居占了我家的地"]:
-                timed(stack, text)  # warm-up
-            greeting = [timed(stack, "你好") for _ in range(20)]
-            legal = [timed(stack, q) for q in questions]
-            result = {
-                "date": time.strftime("%Y-%m-%d"),
-                "legal_question": summary(legal),
-                "greeting_baseline": summary(greeting),
-                "ratio_p50_legal_to_greeting": round(statistics.median(legal) / statistics.median(greeting), 2),
-                "rss_mb": {s.name: rss_mb(s.process.pid) for s in stack.servers},
-            }
-        finally:
-            for server in reversed(stack.servers):
-                stop_server(server)
+    with tempfile.TemporaryDirectory() as scratch, local_stack(Path(scratch)) as (stack, _):
+        for text in ["你好", "老板拖欠工资怎么办", "离婚孩子归谁", "你好", "邻居占了我家的地"]:
+            timed(stack, text)  # warm-up
+        greeting = [timed(stack, "你好") for _ in range(20)]
+        legal = [timed(stack, q) for q in questions]
+        result = {
+            "date": time.strftime("%Y-%m-%d"),
+            "legal_question": summary(legal),
+            "greeting_baseline": summary(greeting),
+            "ratio_p50_legal_to_greeting": round(statistics.median(legal) / statistics.median(greeting), 2),
+            "rss_mb": {s.name: rss_mb(s.process.pid) for s in stack.servers},
+        }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     print(json.dumps(result, ensure_ascii=False, indent=1))

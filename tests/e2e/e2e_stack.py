@@ -16,7 +16,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -347,3 +348,19 @@ def start_stack(stack: Stack, env: dict[str, str], action_port: int, rasa_port: 
         )
     except (RuntimeError, TimeoutError) as e:
         pytest.fail(f"e2e stack did not start: {e}\n{stack.logs()}")
+
+
+@contextmanager
+def local_stack(scratch: Path) -> Iterator[tuple[Stack, dict[str, str]]]:
+    """A started stack on free ports with its SQLite database in ``scratch`` (the benchmarks' way), and
+    the environment its servers got; both servers are stopped on exit."""
+    env = base_env(f"sqlite:///{scratch / 'legal.db'}")
+    prepare_models(env, scratch)
+    action_port, rasa_port = free_ports(2)
+    stack = Stack.local(rasa_port, action_port, env["LEGAL_DB_URL"], scratch)
+    try:
+        start_stack(stack, env, action_port, rasa_port)
+        yield stack, env
+    finally:
+        for server in reversed(stack.servers):
+            stop_server(server)
