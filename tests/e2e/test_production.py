@@ -248,6 +248,7 @@ def test_the_chat_page_shows_the_polite_text_when_the_resident_sends_too_fast(
     assert refused[0].find_element(By.CSS_SELECTOR, "a[href='tel:12348']").text == "12348"
     assert refused[0].find_element(By.XPATH, ".//button[.='重试']").is_enabled()
     assert test_webchat_browser.last_user_text(phone) == "老板拖欠我三个月工资不给怎么办"
+    test_webchat_browser.save_screenshot(phone, "webchat-rate-limited.png")
     assert not [e for e in phone.get_log("browser") if e["level"] == "SEVERE" and "429" not in e["message"]]
 
 
