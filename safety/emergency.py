@@ -399,8 +399,9 @@ def _framed_from(norm: str, long_message: bool) -> Callable[[re.Match[str]], boo
     return framed_at
 
 
-def detect(text: str) -> Detection:
-    """The kinds of danger ``text`` reports as happening now, in the order of ``KINDS``."""
+def detect(text: str, model: dict | None = None) -> Detection:
+    """The kinds of danger ``text`` reports as happening now, in the order of ``KINDS``. ``model``: the
+    learned score's weights when not the shipped ones (the benchmark's leave-one-round-out runs)."""
     norm = normalise(text)
     if not norm:
         return Detection()
@@ -455,15 +456,15 @@ def detect(text: str) -> Detection:
     if civil_plea:
         found.discard(UNSPECIFIED)
         cancelled.add(UNSPECIFIED)
-    probability = score.probability(norm)
+    probability = score.probability(norm, model)
     # The score is not asked about a plea already judged hyperbole: the plea words are what it would react to.
     # Nor about words the rules saw and set aside (negated, framed, past): the score would react to them.
     learned = (not found and not cancelled and not all_clear and (now or not framed)
-               and probability >= score.threshold())
+               and probability >= score.threshold(model))
     if learned:
-        found = _learned_kinds(norm)
-    elif found and probability >= score.threshold():
-        found |= _added_kind(norm, found)
+        found = _learned_kinds(norm, model)
+    elif found and probability >= score.threshold(model):
+        found |= _added_kind(norm, found, model)
     return Detection(
         kinds=tuple(k for k in KINDS if k in found),
         cancelled=tuple(k for k in KINDS if k in cancelled),
@@ -474,11 +475,11 @@ def detect(text: str) -> Detection:
     )
 
 
-def _learned_kinds(norm: str) -> set[str]:
+def _learned_kinds(norm: str, model: dict | None) -> set[str]:
     """The learned score's most likely kind, with 110 / 120 as well when it is unsure which kind. Used
     when the rules found nothing, nothing frames the message as a question, the past or news, and the
     score is above its threshold."""
-    kind, certainty = score.likely_kind(norm)
+    kind, certainty = score.likely_kind(norm, model)
     if kind == VIOLENCE and _FAMILY_RE.search(norm):
         kind = DOMESTIC
     if kind == FIRE and _PEOPLE_AT_RISK.search(norm):
@@ -486,9 +487,9 @@ def _learned_kinds(norm: str) -> set[str]:
     return {kind} if certainty >= LEARNED_KIND_CERTAINTY else {kind, UNSPECIFIED}
 
 
-def _added_kind(norm: str, found: set[str]) -> set[str]:
+def _added_kind(norm: str, found: set[str], model: dict | None) -> set[str]:
     """The learned score's most likely kind when it is sure of it and the rules named another."""
-    kind, certainty = score.likely_kind(norm)
+    kind, certainty = score.likely_kind(norm, model)
     covered = {VIOLENCE: {DOMESTIC}, FIRE: {FIRE_TRAPPED}}.get(kind, set()) | {kind}
     if certainty < LEARNED_KIND_ADDED or covered & found:
         return set()
