@@ -11,7 +11,8 @@ Three signals score the candidate articles for a question:
 sum); ``consult`` and ``benchmarks/tune_fusion.py`` both go through these two, so the tuned weights are
 the weights served. The candidates are the best articles of each signal (plus every article when a
 filter is given), which keeps a search fast at 10^5 articles; the weights were chosen on the tuning
-split of the STARD questions (see docs/benchmarks.md).
+split of the STARD questions (see docs/benchmarks.md). A second stage (:mod:`knowledge.rerank`, on by
+default: ``KNOWLEDGE_RERANK``) then reorders the fused top candidates from features of the same evidence.
 
 Engines come from :func:`load_engine` (the persisted index of the default settings), :func:`open_engine`
 (any settings) or :meth:`SearchEngine.from_articles` (a small in-memory engine, e.g. in tests).
@@ -178,6 +179,7 @@ class SearchEngine:
         self.encoder = encoder
         self.weights = weights or Weights()
         self.second_stage = second_stage  # reorders the fused top candidates when set (knowledge.rerank)
+        self._table = ArticleTable.of(articles)  # the second stage's per-article constants (ms at 10^5)
         self.faq = faq
         # A kind is built here from the vectors; an index folder's engine gets its DenseIndex from load_dense.
         self._dense = dense_index if isinstance(dense_index, DenseIndex) else DenseIndex(vectors, dense_index)
@@ -285,10 +287,6 @@ class SearchEngine:
         laws = law_votes(signals.faq_similarity, self._faq_cites, weights, self._table.law)
         matrix = features(top, signals.candidates, signals.dense, signals.lexical, fused, votes, laws, self._table)
         return top, fused, matrix
-
-    @functools.cached_property
-    def _table(self) -> ArticleTable:
-        return ArticleTable.of(self.articles)
 
     def hit(self, article_id: str) -> Hit | None:
         """An in-force article as a Hit (score 0), e.g. to quote the articles a FAQ answer cites."""

@@ -90,15 +90,17 @@ def test_the_engine_with_a_second_stage_only_reorders_the_fused_top(engine):
     question = "借钱给朋友没写借条他不还"
     depth = 30
     signals = engine.signals(question)
-    fused_top = {engine.articles[i].id for i, _, _ in engine.ranking(signals, depth)}
     # A stage that prefers the longest article makes the order checkable from the articles alone.
     longest = SecondStage(("log_length",), np.zeros(1, np.float32), np.ones(1, np.float32),
                           np.ones(1, np.float32), 0.0, depth)
-    engine.second_stage = longest
+    kept = engine.second_stage
     try:
+        engine.second_stage = None
+        fused_top = {engine.articles[i].id for i, _, _ in engine.ranking(signals, depth)}
+        engine.second_stage = longest
         hits = engine.search(question, top_k=10)
     finally:
-        engine.second_stage = None
+        engine.second_stage = kept
     assert len(hits) == 10 and {h.id for h in hits} <= fused_top
     lengths = [len(h.text) for h in hits]
     assert lengths == sorted(lengths, reverse=True)
@@ -110,15 +112,20 @@ def test_the_engine_with_a_second_stage_only_reorders_the_fused_top(engine):
 
 
 @pytest.mark.model
-def test_the_shipped_second_stage_returns_corpus_articles_beyond_its_depth(engine):
-    stage = SecondStage.load(WEIGHTS_FILE)
-    engine.second_stage = stage
-    try:
-        hits = engine.search("离婚后孩子的抚养权归谁", top_k=stage.depth + 5)
-        filtered = engine.search("工资", top_k=5, law="劳动合同法")
-    finally:
-        engine.second_stage = None
+def test_the_product_engine_serves_the_shipped_second_stage_and_returns_corpus_articles(engine):
+    stage = engine.second_stage  # on by default (KNOWLEDGE_RERANK)
+    assert stage is not None and stage.names == SecondStage.load(WEIGHTS_FILE).names
+    hits = engine.search("离婚后孩子的抚养权归谁", top_k=stage.depth + 5)
+    filtered = engine.search("工资", top_k=5, law="劳动合同法")
     assert len(hits) == stage.depth + 5 and len({h.id for h in hits}) == len(hits)
     assert all(engine.hit(h.id) is not None and engine.hit(h.id).text == h.text for h in hits)
     assert filtered and all(h.law_short == "劳动合同法" for h in filtered)
     assert engine.weights == Weights()
+
+
+def test_knowledge_rerank_turns_the_second_stage_off(monkeypatch):
+    from knowledge.config import Settings
+
+    assert Settings().second_stage
+    monkeypatch.setenv("KNOWLEDGE_RERANK", "0")
+    assert not Settings().second_stage
