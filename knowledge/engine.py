@@ -264,7 +264,7 @@ class SearchEngine:
         stage's, the scale (``ANSWER_MIN_SCORE``, ``ANSWER_SCORE_GAP``) stays the fusion's.
         """
         weights = weights or self.weights
-        if self.second_stage is None:
+        if self.second_stage is None or not len(signals.candidates):  # e.g. a filter no article matches
             fused = fuse(signals, self._faq_cites, weights)
             best, scores = top_n(fused, max(1, top_k))
         else:
