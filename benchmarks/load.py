@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = [(int(r), int(a)) for r, a in (c.lower().split("x") for c in args.configs.split(","))]
     results = run_configs(configs, args)
     report = {
-        "machine": {"cpus": os.cpu_count(), "note": "2 cores shared with other engineers' work while measured"},
+        "machine": {"cpus": os.cpu_count(), "note": "a shared machine: see each run's load average"},
         "runs": results,
     }
     if args.out:
