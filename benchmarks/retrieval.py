@@ -52,7 +52,7 @@ def main() -> None:
     base_index = settings.index_dir.with_name("index-base")
     engines = {
         "base": open_engine(Settings(model_dir=settings.base_model_dir, index_dir=base_index)),
-        "tuned": open_engine(settings),
+        "tuned": open_engine(settings, strict=True),
     }
     for label, (model, weights) in CONFIGS.items():
         engine = engines[model]
