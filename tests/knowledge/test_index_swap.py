@@ -1,5 +1,6 @@
 """An index written while it is served: files replaced (never rewritten in place), the manifest naming the
-model that made the vectors, a quick build on the base model, and nothing half-written ever loaded."""
+model that made the vectors, a quick build on the base model, nothing half-written ever loaded, and another
+corpus's index served until the configured corpus has one."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import knowledge.index
 from knowledge.config import REPO_ROOT, Settings
 from knowledge.engine import open_engine
 from knowledge.index import LEXICAL_DIR, MANIFEST, IndexOutOfDate, build_from_settings, read_manifest
+from knowledge.serving import LiveEngine
 from knowledge.setup import prepare
 from tests.knowledge.conftest import write_small_corpus
 
@@ -177,3 +179,35 @@ def test_a_second_quick_build_loads_no_model_and_the_status_says_the_index_is_fi
     facts = json.loads(status.stdout)
     assert facts["final"] and facts["index_model"] == facts["configured_model"] == report["model"]
     assert facts["articles"] == 12
+
+
+def test_the_interim_corpus_is_served_until_the_configured_corpus_has_an_index_then_swapped(
+        small_settings, monkeypatch, caplog):
+    """KNOWLEDGE_CORPUS=national before its first build, KNOWLEDGE_INTERIM_CORPUS=county: the county index answers."""
+    write_small_corpus(small_settings.laws_dir)
+    monkeypatch.setenv("KNOWLEDGE_CORPUS", "national")
+    monkeypatch.setenv("KNOWLEDGE_INTERIM_CORPUS", "county")
+    # The small corpus stands for the national laws; local rules and FAQ are shared by both corpora.
+    monkeypatch.setenv("KNOWLEDGE_LAWS_DIR", str(small_settings.laws_dir))
+    monkeypatch.setenv("KNOWLEDGE_INDEX_DIR", str(small_settings.index_dir))
+    for name in ("MODEL_DIR", "LOCAL_DIR", "FAQ_FILE"):
+        monkeypatch.delenv(f"KNOWLEDGE_{name}", raising=False)
+    county = Settings.of_corpus("county")
+    if read_manifest(county.index_dir) is None:
+        pytest.fail(f"no county index in {county.index_dir}: run `make build-knowledge` first")
+
+    def never_build():
+        raise AssertionError("a server must not build the configured index itself")
+
+    live = LiveEngine(never_build)
+    interim = live.get()
+    assert "cannot be served yet" in caplog.text
+    assert len(interim.articles) > 1000 and interim.hit("民法典-1179") is not None  # the county's laws
+    assert live.refresh() is False  # still no index of the configured corpus
+
+    build_from_settings(Settings(), progress=False)  # its build lands
+    assert live.refresh() is True
+    served = live.get()
+    assert served.hit("劳动合同法-1") is not None and served.hit("民法典-1179") is None
+    assert len(served.articles) < 100
+    assert live.refresh() is False  # nothing new since
