@@ -6,6 +6,7 @@ outbox replayer and loads the search engine (``ACTIONS_PRELOAD=0`` defers the en
 question), then watches for a newer index to swap in; the main process stays small.
 """
 
+import logging
 import os
 
 from actions.config import PRELOAD
@@ -14,6 +15,10 @@ from actions.services import prepare_database, warm_up_in_background, watch_inde
 # Only in the serving worker: in the main process, building the BM25 index would also make "fork"
 # the default multiprocessing start method (bm25s asks for it), and Sanic then refuses to start.
 if os.environ.get("SANIC_WORKER_NAME"):
+    # The worker is a spawned process: rasa_sdk's logging set-up stayed in the main process, so without this
+    # only warnings reach the server's log ("search engine ready", "search index swapped" are INFO).
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(name)s  - %(message)s")
     prepare_database()
     if PRELOAD:
         warm_up_in_background()
