@@ -56,7 +56,7 @@ improve_index() {
     fi
     for _ in $(seq 1 120); do
         if line=$(grep -m1 -o "search index swapped: .*" var/log/actions.log); then
-            echo "  [$(date +%H:%M:%S)] The improved search index is live after $((SECONDS - started)) s (${line#search index swapped: })"
+            echo "  [$(date +%H:%M:%S)] The improved search index is live after $((SECONDS - started)) s: ${line#search index swapped: }"
             return 0
         fi
         sleep 1
