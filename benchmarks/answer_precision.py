@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from knowledge import answers  # noqa: E402
 from knowledge.answers import choose_articles, close_faq  # noqa: E402
 from knowledge.engine import SearchEngine, load_engine  # noqa: E402
 from knowledge.evaluate import read_queries  # noqa: E402
+from knowledge.rerank import WEIGHTS_FILE, SecondStage  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "answer_precision.json"
 THRESHOLDS = (0.62, 0.66, 0.68, 0.7, 0.72, 0.74, 0.76, 0.78, 0.8)
@@ -106,6 +108,20 @@ def non_legal_scores(engine: SearchEngine) -> list[float]:
     return [found.hits[0].score for _, found in non_legal_consultations(engine)]
 
 
+def second_stage_comparison(engine: SearchEngine, configured: dict) -> dict:
+    """The configured settings with the fusion's order and with the shipped second stage, same process."""
+    kept = engine.second_stage
+    out = {}
+    try:
+        for label, stage in (("fusion", None), ("fusion + second stage", SecondStage.load(WEIGHTS_FILE))):
+            engine.second_stage = stage
+            sets = {"stard_heldout": stard_cases(engine), "faq_leave_one_out": faq_cases(engine)}
+            out[label] = {name: measure(cases, **configured) for name, cases in sets.items()}
+    finally:
+        engine.second_stage = kept
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
@@ -126,6 +142,8 @@ def main() -> None:
                   "gap": answers.ANSWER_SCORE_GAP}
     result = {
         "date": time.strftime("%Y-%m-%d"),
+        "load_average": os.getloadavg(),
+        "second_stage": second_stage_comparison(engine, configured),
         "questions": {name: len(cases) for name, cases in sets.items()},
         "non_legal_messages": len(chat),
         "faq_min_similarity": answers.FAQ_MIN_SIMILARITY,
@@ -144,6 +162,8 @@ def main() -> None:
               f"{s['answered']:.3f} {s['contains_gold']:.3f} {s['only_irrelevant']:.3f} {s['article_precision']:.3f} "
               f"{s['mean_quoted']:.2f} | {f['answered']:.3f} {f['contains_gold']:.3f} {f['only_irrelevant']:.3f} "
               f"{f['article_precision']:.3f} {f['mean_quoted']:.2f}")
+    for label, row in result["second_stage"].items():
+        print(label, json.dumps(row, ensure_ascii=False))
     print(f"wrote {OUT.relative_to(REPO)} in {result['seconds']} s")
 
 

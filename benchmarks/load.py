@@ -28,6 +28,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import statistics
 import sys
@@ -46,10 +47,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import records  # noqa: E402
+from benchmarks.proctree import command, cpu_seconds, descendants, memory_mb, servers, summed  # noqa: E402
 from benchmarks.prod_stack import TOKEN, own_services, start_prod  # noqa: E402
 from records.schema import consultations, referrals  # noqa: E402
 
 SALT = "load-benchmark-salt"
+WEBCHAT_COOKIE = "webchat_id"  # channels/webchat_identity.py
 QUESTIONS = [
     "老板拖欠我三个月工资不给，我该怎么办",
     "离婚以后孩子的抚养权归谁",
@@ -83,10 +86,13 @@ class Run:
 
 def resident(base_url: str, channel: str, run: Run, stop_at: float, rng: random.Random) -> None:
     path = "/webhooks/rest/webhook" if channel == "rest" else "/webhooks/webchat/webhook"
-    session = requests.Session()
+    rest_session = requests.Session()
     while time.monotonic() < stop_at:
         sender = f"load-{uuid.uuid4().hex[:16]}"
         tag = sender[-10:]
+        # The web chat issues the conversation id itself, in a signed cookie (channels/webchat_identity.py):
+        # a new browser sends no sender, then the cookie; REST clients name their sender.
+        session = rest_session if channel == "rest" else requests.Session()
         roll = rng.random()
         if roll < 0.55:
             script = [
@@ -111,8 +117,11 @@ def resident(base_url: str, channel: str, run: Run, stop_at: float, rng: random.
                 return
             started = time.monotonic()
             try:
-                reply = session.post(base_url + path, json={"sender": sender, "message": message}, timeout=60)
+                body_out = {"sender": sender, "message": message} if channel == "rest" else {"message": message}
+                reply = session.post(base_url + path, json=body_out, timeout=60)
                 status = reply.status_code
+                if channel == "webchat" and session.cookies.get(WEBCHAT_COOKIE):
+                    sender = session.cookies[WEBCHAT_COOKIE].rpartition(".")[0]
                 body = reply.json() if status == 200 else []
             except (requests.RequestException, ValueError):
                 status, body = 0, []
@@ -137,22 +146,38 @@ def percentile(values: list[float], q: float) -> float:
 
 def rss_mb(root_pid: int) -> float:
     """Resident memory of a process tree (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        pid = int(status.parent.name)
-        children.setdefault(int(fields["PPid"].strip()), []).append(pid)
-        rss[pid] = int(fields.get("VmRSS", "0 kB").split()[0])
-    total, todo = 0, [root_pid]
-    while todo:
-        pid = todo.pop()
-        total += rss.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return round(total / 1024, 1)
+    pids = [root_pid, *descendants(root_pid)]
+    return round(sum(summed({"all": pids}, lambda pid: memory_mb(pid)["rss_mb"]).values()), 1)
+
+
+def cpu_snapshot() -> dict[str, float]:
+    """CPU seconds used so far by each part: the servers this script started, PostgreSQL, and the load client.
+
+    PostgreSQL is the machine's (its processes are counted whoever they serve: run on a quiet machine);
+    the client line is this process — the simulated residents and the TCP proxy in front of PostgreSQL.
+    """
+    used = summed(servers(os.getpid()), cpu_seconds)
+    postgres = [int(p.name) for p in Path("/proc").glob("[0-9]*") if _is_postgres(int(p.name))]
+    used.update(summed({"postgres (machine)": postgres}, cpu_seconds))
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    used["load client"] = round(own.ru_utime + own.ru_stime, 2)
+    return used
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return command(pid).startswith("postgres")
+    except OSError:
+        return False
+
+
+def cpu_per_reply(before: dict[str, float], after: dict[str, float], replies: int) -> dict[str, Any]:
+    """Milliseconds of CPU each part spent per reply, and the replies/s the machine's cores could give at that cost."""
+    per = {name: round((after[name] - before.get(name, 0.0)) * 1000 / max(replies, 1), 1) for name in after}
+    total = round(sum(per.values()), 1)
+    cores = os.cpu_count() or 1
+    return {"cpu_ms_per_reply": per, "cpu_ms_per_reply_total": total,
+            "replies_per_s_if_cpu_bound": round(cores * 1000 / total, 1) if total else None}
 
 
 def stored_counts(db_url: str, run: Run) -> dict[str, Any]:
@@ -255,6 +280,7 @@ def measure(url: str, rasa_url: str, db_url: str, pid: int | None, args: argpars
         for i in range(args.users)
     ]
     started = time.monotonic()
+    cpu_before = cpu_snapshot()
     for t in threads:
         t.start()
         time.sleep(args.ramp / max(args.users, 1))
@@ -263,10 +289,12 @@ def measure(url: str, rasa_url: str, db_url: str, pid: int | None, args: argpars
         if pid:
             peak_rss = max(peak_rss, rss_mb(pid))
         time.sleep(5)
+    cpu_after = cpu_snapshot()
     result = {
         "users": args.users,
         "duration_s": args.duration,
         **summarise(run, time.monotonic() - started),
+        **cpu_per_reply(cpu_before, cpu_after, len(run.samples)),
         "peak_rss_mb": peak_rss or None,
         "load_average_before": [round(x, 1) for x in load_before],
         "load_average_after": [round(x, 1) for x in os.getloadavg()],
@@ -339,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     configs = [(int(r), int(a)) for r, a in (c.lower().split("x") for c in args.configs.split(","))]
     results = run_configs(configs, args)
     report = {
-        "machine": {"cpus": os.cpu_count(), "note": "2 cores shared with other engineers' work while measured"},
+        "machine": {"cpus": os.cpu_count(), "note": "a shared machine: see each run's load average"},
         "runs": results,
     }
     if args.out:

@@ -43,12 +43,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from channels import action_validation
 from channels.checks import MAX_BODY_BYTES, BadRequest, BodyTooLarge, IncomingMessage, parse_request
 from channels.ratelimit import RateLimiter, limiter, polite_text
 from channels.tracker_stores import describe_error, redact_sender, watching_storage
 from channels.wording import domain_text
 
 logger = logging.getLogger(__name__)
+# Every Rasa process loads this module (credentials.yml): Rasa's per-call schema re-check goes with it.
+action_validation.install()
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 RETRY_AFTER_SECONDS = 10

@@ -24,6 +24,9 @@
 | ``KNOWLEDGE_FAQ_FILE`` | ``knowledge/data/faq/lecoqa_train.jsonl`` | curated FAQ answers with cited articles |
 | ``KNOWLEDGE_BUILD_THREADS`` | all cores | cores for embedding the corpus (one single-threaded encoder stream
   each) and threads for fine-tuning |
+| ``KNOWLEDGE_RERANK`` | ``1`` | ``1``: the second stage (``knowledge/rerank.py``, weights shipped in
+  ``knowledge/data/rerank/second_stage.json``) reorders the fused top candidates; ``0``: the fusion's order
+  (measured in docs/benchmarks.md) |
 | ``KNOWLEDGE_THREADS`` | ``1`` | threads for query encoding (one is fastest on a busy 2-core machine:
   two threads spin-wait on each other when other processes share the cores) |
 | ``KNOWLEDGE_INTERIM_CORPUS`` | unset | a corpus (e.g. ``county``) whose index a server answers from while
@@ -115,6 +118,9 @@ class Settings:
     dense_index: str = field(default_factory=lambda: os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"))
     dense_depth: int | None = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_DENSE_DEPTH") or 0) or None)
     threads: int = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_THREADS", "1")))
+    second_stage: bool = field(
+        default_factory=lambda: os.environ.get("KNOWLEDGE_RERANK", "1").lower() not in ("0", "false", "no", "")
+    )
     build_threads: int = field(
         default_factory=lambda: int(os.environ.get("KNOWLEDGE_BUILD_THREADS", str(os.cpu_count() or 1)))
     )

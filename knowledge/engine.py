@@ -11,7 +11,8 @@ Three signals score the candidate articles for a question:
 sum); ``consult`` and ``benchmarks/tune_fusion.py`` both go through these two, so the tuned weights are
 the weights served. The candidates are the best articles of each signal (plus every article when a
 filter is given), which keeps a search fast at 10^5 articles; the weights were chosen on the tuning
-split of the STARD questions (see docs/benchmarks.md).
+split of the STARD questions (see docs/benchmarks.md). A second stage (:mod:`knowledge.rerank`, on by
+default: ``KNOWLEDGE_RERANK``) then reorders the fused top candidates from features of the same evidence.
 
 Engines come from :func:`load_engine` (the persisted index of the default settings), :func:`open_engine`
 (any settings) or :meth:`SearchEngine.from_articles` (a small in-memory engine, e.g. in tests).
@@ -51,6 +52,7 @@ from knowledge.index import (
 )
 from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.normalize import normalize, normalize_query
+from knowledge.rerank import DEPTH, WEIGHTS_FILE, ArticleTable, SecondStage, features
 
 log = logging.getLogger(__name__)
 CANDIDATES = 200  # per signal; the fused top 10 practically never comes from deeper (docs/benchmarks.md)
@@ -115,28 +117,52 @@ class Signals:
 
 def fuse(signals: Signals, faq_cites: Sequence[Sequence[int]], weights: Weights) -> np.ndarray:
     """The fused score of every candidate: the one definition of how the signals combine."""
-    fused = weights.dense * signals.dense + weights.lexical * signals.lexical
-    if weights.faq and len(signals.faq_similarity):
+    votes = candidate_votes(signals, faq_cites, weights) if weights.faq else np.zeros(len(signals.candidates))
+    return _combine(signals, votes, weights)
+
+
+def _combine(signals: Signals, votes: np.ndarray, weights: Weights) -> np.ndarray:
+    return weights.dense * signals.dense + weights.lexical * signals.lexical + weights.faq * votes
+
+
+def candidate_votes(signals: Signals, faq_cites: Sequence[Sequence[int]], weights: Weights) -> np.ndarray:
+    """The FAQ neighbours' votes (:func:`faq_votes`) for each candidate, 0 for the others."""
+    votes = np.zeros(len(signals.candidates), dtype=np.float32)
+    if len(signals.faq_similarity):
         position = {int(a): i for i, a in enumerate(signals.candidates)}
-        votes = np.zeros(len(signals.candidates), dtype=np.float32)
         for article, vote in faq_votes(signals.faq_similarity, faq_cites, weights).items():
             if article in position:
                 votes[position[article]] += vote
-        fused = fused + weights.faq * votes
-    return fused
+    return votes
+
+
+def _neighbours(sims: np.ndarray, weights: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nearest FAQ questions, their softmax shares of similarity and their similarities."""
+    nearest, values = top_n(sims, weights.faq_neighbours)
+    if not len(nearest):
+        return nearest, values, values
+    share = np.exp(weights.faq_sharpness * (values - values[0]))
+    return nearest, share / share.sum(), values
 
 
 def faq_votes(sims: np.ndarray, cites: Sequence[Sequence[int]], weights: Weights) -> dict[int, float]:
     """Each of the nearest FAQ questions votes for the articles it cites, by a softmax share of similarity."""
-    nearest, values = top_n(sims, weights.faq_neighbours)
-    if not len(nearest):
-        return {}
-    share = np.exp(weights.faq_sharpness * (values - values[0]))
-    share /= share.sum()
     votes: dict[int, float] = {}
-    for entry_index, weight, similarity in zip(nearest, share, values):
+    for entry_index, weight, similarity in zip(*_neighbours(sims, weights)):
         for article_index in cites[entry_index]:
             votes[article_index] = votes.get(article_index, 0.0) + float(weight * similarity)
+    return votes
+
+
+def law_votes(
+    sims: np.ndarray, cites: Sequence[Sequence[int]], weights: Weights, law_of: np.ndarray
+) -> dict[int, float]:
+    """P(law | question) from the FAQ neighbours: each adds its softmax share to every law it cites."""
+    votes: dict[int, float] = {}
+    nearest, share, _ = _neighbours(sims, weights)
+    for entry_index, weight in zip(nearest, share):
+        for law in {int(law_of[a]) for a in cites[entry_index]}:
+            votes[law] = votes.get(law, 0.0) + float(weight)
     return votes
 
 
@@ -151,6 +177,7 @@ class SearchEngine:
         encoder: Encoder,
         weights: Weights | None = None,
         dense_index: str | DenseIndex = "flat",
+        second_stage: SecondStage | None = None,
     ):
         if len(vectors) != len(articles) or len(faq_vectors) != len(faq) or len(tokens) != len(articles):
             raise IndexOutOfDate("vectors, tokens and articles do not match: rebuild the index")
@@ -158,6 +185,8 @@ class SearchEngine:
         self.by_id = {a.id: i for i, a in enumerate(articles)}
         self.encoder = encoder
         self.weights = weights or Weights()
+        self.second_stage = second_stage  # reorders the fused top candidates when set (knowledge.rerank)
+        self._table = ArticleTable.of(articles)  # the second stage's per-article constants (ms at 10^5)
         self.faq = faq
         # A kind is built here from the vectors; an index folder's engine gets its DenseIndex from load_dense.
         self._dense = dense_index if isinstance(dense_index, DenseIndex) else DenseIndex(vectors, dense_index)
@@ -235,10 +264,36 @@ class SearchEngine:
         return Signals(query, candidates, self._dense.scores(vector, candidates), scaled, faq_sims)
 
     def ranking(self, signals: Signals, top_k: int, weights: Weights | None = None) -> list[tuple[int, float, float]]:
-        """The best top_k candidates as (article index, fused score, dense cosine), best first."""
-        fused = fuse(signals, self._faq_cites, weights or self.weights)
-        best, scores = top_n(fused, max(1, top_k))
+        """The best top_k candidates as (article index, score, dense cosine), best first.
+
+        Without a second stage the score is the fused score. With one, the fused top ``depth`` are
+        reordered by it and the r-th article carries the r-th best fused score: the order is the second
+        stage's, the scale (``ANSWER_MIN_SCORE``, ``ANSWER_SCORE_GAP``) stays the fusion's.
+        """
+        weights = weights or self.weights
+        if self.second_stage is None or not len(signals.candidates):  # e.g. a filter no article matches
+            fused = fuse(signals, self._faq_cites, weights)
+            best, scores = top_n(fused, max(1, top_k))
+        else:
+            top, fused, matrix = self.second_stage_features(signals, weights, self.second_stage.depth)
+            ordered, scores = top_n(fused, max(1, top_k, len(top)))
+            reranked = top[np.argsort(-self.second_stage.score(matrix), kind="stable")]
+            best = np.concatenate([reranked, ordered[len(top):]])[: max(1, top_k)]
+            scores = scores[: len(best)]
         return [(int(signals.candidates[i]), float(s), float(signals.dense[i])) for i, s in zip(best, scores)]
+
+    def second_stage_features(
+        self, signals: Signals, weights: Weights | None = None, depth: int = DEPTH
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The fused top ``depth`` (positions in ``signals.candidates``, best first), every candidate's fused
+        score and the second stage's feature matrix of that top (knowledge.rerank.features)."""
+        weights = weights or self.weights
+        votes = candidate_votes(signals, self._faq_cites, weights)
+        fused = _combine(signals, votes if weights.faq else np.zeros(len(votes)), weights)
+        top, _ = top_n(fused, depth)
+        laws = law_votes(signals.faq_similarity, self._faq_cites, weights, self._table.law)
+        matrix = features(top, signals.candidates, signals.dense, signals.lexical, fused, votes, laws, self._table)
+        return top, fused, matrix
 
     def hit(self, article_id: str) -> Hit | None:
         """An in-force article as a Hit (score 0), e.g. to quote the articles a FAQ answer cites."""
@@ -293,8 +348,9 @@ def open_engine(settings: Settings, weights: Weights | None = None, auto_build: 
             raise IndexOutOfDate(f"index in {settings.index_dir} is missing or stale: run `python -m knowledge build`")
         else:
             build_from_settings(settings)
+    stage = SecondStage.load(WEIGHTS_FILE) if settings.second_stage else None
     return engine_from_index(content, settings.index_dir, settings.encoder(), weights, settings.dense_index,
-                             settings.dense_depth)
+                             settings.dense_depth, stage)
 
 
 def engine_from_index(
@@ -304,6 +360,7 @@ def engine_from_index(
     weights: Weights | None = None,
     dense_index: str = "flat",
     dense_depth: int | None = None,
+    second_stage: SecondStage | None = None,
 ) -> SearchEngine:
     """An engine over an index built for ``content`` by the same encoder (benchmarks compare encoders this way).
 
@@ -324,7 +381,8 @@ def engine_from_index(
         lexical = LexicalIndex([cached.get(h) or tokenize(passage_text(a)) for a, h in zip(content.articles, hashes)])
         del cached
     dense = load_dense(index_dir, manifest, dense_index, vectors, dense_depth)
-    engine = SearchEngine(content.articles, vectors, lexical, content.faq, faq_vectors, encoder, weights, dense)
+    engine = SearchEngine(content.articles, vectors, lexical, content.faq, faq_vectors, encoder, weights, dense,
+                          second_stage)
     if folder_stamp(index_dir) != stamp:
         raise IndexOutOfDate(f"the index in {index_dir} was rewritten while it loaded: load it again")
     return engine

@@ -1,8 +1,9 @@
 """Text normalisation before the emergency rules: the same danger typed many ways reads the same.
 
 Full-width letters and digits (NFKC), traditional characters, spaced-out or 、-separated single
-characters (着 火 了, 他、现、在), common typos and homophones (着伙, 救名, 天燃气) and a little
-dialect (走水, 屋头, 俺) are mapped to one spelling. Punctuation and whitespace between words become
+characters (着 火 了, 他、现、在), common typos and homophones (着伙, 救名, 天燃气, 云倒), dialect words
+(走水, 屋头, 俺; Cantonese 佢/咗/劈友; Hokkien 阮翁/拍甲), pinyin and a few English words are mapped to
+one spelling. Punctuation and whitespace between words become
 "，" so that the rules can tell clauses apart. Pure Python: imported by the Rasa and the action server.
 """
 
@@ -32,7 +33,17 @@ SPELLINGS: tuple[tuple[str, str], ...] = (
     ("屋里头", "屋里"), ("屋头", "屋里"), ("遭打", "被打"), ("挨打", "被打"), ("遭车", "被车"), ("遭人", "被人"),
     ("整死", "弄死"), ("搞死", "弄死"),
     ("俺们", "我们"), ("俺", "我"), ("咱家", "我家"),
-    ("咋办", "怎么办"), ("咋整", "怎么办"), ("咋", "怎么"),
+    ("咋个", "怎么"), ("咋办", "怎么办"), ("咋整", "怎么办"), ("咋", "怎么"), ("莫得", "没有"),
+    ("遭不住", "受不了"), ("削我", "打我"),
+    # Cantonese written as spoken (佢晕低咗, 劈友, 唔想再活落去): the words the rules read, in Mandarin.
+    ("佢", "他"), ("咗", "了"), ("唔", "不"), ("冇", "没"), ("喺", "在"), ("屋企", "家里"), ("俾人", "被人"),
+    ("劈友", "砍人"), ("劈人", "砍人"), ("快啲", "快点"), ("落去", "下去"), ("晕低", "晕倒"), ("跌亲", "摔倒"),
+    ("点算", "怎么办"),
+    # Hokkien-influenced Mandarin (阮翁拍我, 拍甲流血, 紧报警): 拍 alone stays (拍照), only these phrases.
+    ("阮翁", "我老公"), ("阮尪", "我老公"), ("阮兜", "我家"), ("阮厝", "我家"), ("拍甲", "打得"),
+    ("紧报警", "快报警"), ("紧来", "快来"), ("无气", "没气"),
+    # A slip that is a common word alone (逆水行舟) but not with the aspect marker.
+    ("逆水了", "溺水了"),
 )
 
 # Pinyin typed when the input method is switched off (zhao huo le, 我bu想活了): the danger words and the few
@@ -43,8 +54,22 @@ PINYIN: tuple[tuple[str, str], ...] = (
     ("hun mi", "昏迷"), ("che huo", "车祸"), ("zhuang ren", "撞人"), ("shou shang", "受伤"), ("liu xue", "流血"),
     ("zi sha", "自杀"), ("tiao lou", "跳楼"), ("tiao he", "跳河"), ("bu xiang huo", "不想活"), ("xiang si", "想死"),
     ("jia bao", "家暴"), ("sha ren", "杀人"), ("da ren", "打人"), ("luo shui", "落水"), ("ni shui", "溺水"),
-    ("zhong du", "中毒"), ("mei qi", "煤气"), ("lou qi", "漏气"), ("bu", "不"), ("le", "了"), ("wo", "我"),
+    ("zhong du", "中毒"), ("mei qi", "煤气"), ("lou qi", "漏气"), ("tian ran qi", "天然气"), ("ran qi", "燃气"),
+    ("xie lou", "泄漏"), ("wei dao", "味道"), ("jiao bu xing", "叫不醒"), ("lao gong", "老公"), ("lao po", "老婆"),
+    ("da wo", "打我"), ("sha wo", "杀我"), ("na dao", "拿刀"),
+    # the framing words of a question typed in pinyin (ta qu nian zi sha le bao xian pei ma)
+    ("qu nian", "去年"), ("bao xian", "保险"), ("zen me", "怎么"), ("ji jiu", "急救"), ("pei chang", "赔偿"),
+    ("biao zhun", "标准"), ("duo shao", "多少"), ("qi su", "起诉"), ("li hun", "离婚"), ("de", "的"), ("ma", "吗"),
+    ("bu", "不"), ("le", "了"), ("wo", "我"),
 )
+# English words in a mixed message (my husband 在打我, car accident … bleeding), whole words only.
+ENGLISH: tuple[tuple[str, str], ...] = (
+    ("i want to die", "我想死"), ("kill myself", "自杀"), ("suicide", "自杀"), ("my husband", "我老公"),
+    ("husband", "老公"), ("my wife", "我老婆"), ("has a knife", "拿着刀"), ("with a knife", "拿着刀"),
+    ("knife", "刀"), ("car accident", "车祸"), ("accident", "事故"), ("bleeding", "流血"),
+    ("not breathing", "没有呼吸"), ("unconscious", "昏迷"), ("fire", "着火"), ("gas leak", "漏气"),
+)
+_ENGLISH = tuple((re.compile(r"(?<![a-z])" + words + r"(?![a-z])"), hanzi) for words, hanzi in ENGLISH)
 _PINYIN = tuple(
     (re.compile(r"(?<![a-z])" + r"\s*".join(syllables.split()) + r"(?![a-z])"), hanzi) for syllables, hanzi in PINYIN
 )
@@ -55,11 +80,12 @@ _PINYIN = tuple(
 # 逆水, 受上), and words whose slips do (火在, 就火了, 务农要).
 DANGER_WORDS = (
     "割腕", "车祸", "昏倒", "昏迷", "晕倒", "中毒", "救命", "自杀", "跳楼", "溺水", "家暴", "报警",
-    "喝药", "安眠药", "着火", "失火", "起火",
+    "喝药", "安眠药", "着火", "失火", "起火", "叫不醒",
 )
 HOMOPHONE_GROUPS = (
     "腕婉碗晚弯", "昏婚荤", "祸获货或", "药要约", "毒读独", "救就旧", "命名明", "杀沙刹", "楼搂喽",
     "暴爆抱", "报抱爆", "倒到道", "割歌隔", "跳挑", "迷谜", "溺腻",
+    "晕云", "醒行星",
 )
 
 
@@ -101,6 +127,8 @@ def normalise(text: str) -> str:
     """One spelling for the rules: NFKC, lower case, simplified, clauses joined by "，"."""
     text = unicodedata.normalize("NFKC", text or "").lower().translate(_TRADITIONAL)
     if re.search(r"[a-z]", text):
+        for pattern, hanzi in _ENGLISH:
+            text = pattern.sub(hanzi, text)
         for pattern, hanzi in _PINYIN:
             text = pattern.sub(hanzi + "\0", text)
         # Syllables typed apart (zhao huo le) make one word again; the marker is only for this.

@@ -179,7 +179,11 @@ def test_consult_and_ranking_are_one_fusion(engine):
     signals = engine.signals(question)
     ranked = engine.ranking(signals, 5)
     assert [h.id for h in engine.search(question, 5)] == [engine.articles[i].id for i, _, _ in ranked]
-    dense_only = engine.ranking(signals, 5, replace(engine.weights, lexical=0.0, faq=0.0))
+    kept, engine.second_stage = engine.second_stage, None  # the fusion alone (the second stage reorders it)
+    try:
+        dense_only = engine.ranking(signals, 5, replace(engine.weights, lexical=0.0, faq=0.0))
+    finally:
+        engine.second_stage = kept
     order = np.argsort(-signals.dense)[:5]
     assert [i for i, _, _ in dense_only] == [int(signals.candidates[i]) for i in order]
 

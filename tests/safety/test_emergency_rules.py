@@ -52,7 +52,8 @@ HELD_OUT_MIN_RECALL = {part: 1.0 for part in HELD_OUT_PARTS} | {"round17": 0.97}
 
 @pytest.mark.parametrize("part", HELD_OUT_PARTS)
 def test_held_out_rounds_keep_their_recall_and_few_false_alarms(part: str) -> None:
-    """A regression guard: nothing is fitted to these parts (their first-run figures are in their headers)."""
+    """A regression guard: the rules and the score have seen these parts (first-run figures in their headers;
+    benchmarks/emergency.py --leave-one-round-out measures the score on a round it was not trained on)."""
     emergencies = load(True, part)
     missed = [(e.kind, e.text) for e in emergencies if not e.caught_by(safety.detect(e.text).numbers)]
     others = load(False, part)
@@ -291,6 +292,83 @@ def test_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...
 )
 def test_idioms_things_and_past_events_are_not_emergencies(text: str) -> None:
     assert safety.detect(text).kinds == ()
+
+
+# --- Round 18: classes of wording, tested with sentences of their own (not the round's).
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        # Cantonese and Hokkien words for hitting, a husband, fainting, hurrying
+        ("佢哋喺村口劈友 有人流血", ("110",)),
+        ("阮翁又拍甲我 头都破了", ("110", "12338")),
+        ("我阿爸晕低咗 冇气", ("120",)),
+        ("唔想再活落去 对唔住", ("110", "120", "12356")),
+        # homophone slips of 晕倒 and 叫不醒; 逆水 with the aspect marker
+        ("我爷爷云倒在院子里", ("120",)),
+        ("我奶奶叫不行了", ("120",)),
+        ("小孩逆水了 在河边", ("110", "120")),
+        # pinyin and English words in a mixed message
+        ("lao po da wo jiu ming", ("110", "12338")),
+        ("ran qi xie lou le", ("119",)),
+        ("my wife 拿刀 要砍我 help", ("110", "12338")),
+        ("car accident 前面 两个人 bleeding", ("122", "120")),
+        # a danger now inside a legal question: the means bought, a leak again, the injured at an accident's scene
+        ("离婚了房子归他 农药都买好了 我想问问财产怎么分", ("110", "120", "12356")),
+        ("物业不管能不能告他们 厨房又漏气了 一股味", ("119",)),
+        ("交通事故怎么定责任 我现在在现场 有个人压在车下面", ("122", "120")),
+        # breathing and chest wording, a child typing words apart
+        ("我爸呼吸不过来了 胸口特别疼", ("120",)),
+        ("妈妈 屋里 火 很大", ("119",)),
+    ],
+)
+def test_round18_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...]) -> None:
+    given = safety.detect(text).numbers
+    assert [n for n in given if n in numbers] == list(numbers), given
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an emotion or a chore as the cause (not for illness: see the next test), prices, what one would see
+        "气得我要跳楼 他又去打牌了",
+        "丢人丢得想死 考试又没及格",
+        "加班加到想死 老板不给加班费",
+        "看到这个彩礼我都要晕倒了",
+        "跳楼价甩卖 这种广告算虚假宣传吗",
+        "我要炸了 老公又不回家",
+        # prevention, teaching, learning in advance; a person's manner; a plea about schoolwork
+        "怎么预防老人煤气中毒",
+        "想学一下溺水了怎么救",
+        "村里想普及一下着火了怎么逃生",
+        "他这人没气质 说话难听",
+        "救命 这道物理题不会",
+        # questions typed in pinyin
+        "ta qu nian tiao lou le bao xian pei ma",
+        "che huo pei chang duo shao",
+    ],
+)
+def test_round18_hyperbole_prevention_and_pinyin_questions_are_not_emergencies(text: str) -> None:
+    assert safety.detect(text).kinds == ()
+
+
+@pytest.mark.parametrize("text", ["我爸气得晕过去了 叫不醒", "她哭得背过气去了", "疼得要死 在地上打滚"])
+def test_an_emotion_as_the_cause_does_not_set_aside_a_medical_emergency(text: str) -> None:
+    assert "120" in safety.detect(text).numbers
+
+
+def test_leaving_a_round_out_trains_on_none_of_its_messages() -> None:
+    """The leave-one-round-out figures mean something only if the left-out round is not in the training data."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_emergency_score import training_data
+
+    emergency, kinds = training_data(leave_out="round18")
+    trained = {text for text, _ in emergency} | {text for text, _ in kinds}
+    round18 = {e.text for e in load(True, "round18") + load(False, "round18")}
+    assert len(round18) > 300 and trained & round18 == set()
+    everything, _ = training_data()
+    assert round18 <= {text for text, _ in everything}
 
 
 def test_the_learned_score_adds_the_cause_the_rules_did_not_name() -> None:
