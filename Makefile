@@ -1,15 +1,19 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run   — install, build the search index, train the dialogue model, start the assistant
+#   make run   — install, build a quick search index and train the dialogue model side by side, start the
+#                assistant, then fine-tune and re-index in the background (swapped in while serving)
 #   make test  — install, start/check the services, run the whole test suite
 # Every step is cached: a second run only redoes what changed.
 
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run run-prod test setup build-knowledge train lint bench services browser nginx clean staff fuzz load
+.PHONY: run run-prod test setup build-knowledge build-knowledge-quick train lint bench services browser nginx clean staff fuzz load
 
-run: setup build-knowledge train
-	scripts/run.sh
+# First answer sooner: the index on the base model (unless the fine-tuned one is ready) and the Rasa training
+# run side by side; the full build (fine-tuning, re-index) then runs in the background while serving.
+run: setup
+	$(MAKE) --no-print-directory -j2 build-knowledge-quick train
+	scripts/run.sh --improve-index
 
 # Production mode: nginx on 127.0.0.1:8080 (PROD_PORT) in front of 2 Rasa servers (Redis tracker and
 # lock stores), 2 action servers and the staff app; records in PostgreSQL. See scripts/run_prod.sh.
@@ -31,6 +35,9 @@ setup:
 
 build-knowledge:
 	HF_HUB_OFFLINE=1 $(PY) -m knowledge build
+
+build-knowledge-quick:
+	HF_HUB_OFFLINE=1 $(PY) -m knowledge build --quick
 
 train:
 	scripts/train_model.sh

@@ -1,4 +1,8 @@
-"""The action server's shared services: the search engine and the records database, loaded once."""
+"""The action server's shared services: the search engine and the records database.
+
+The search engine is loaded once and swapped for a newer index's while serving (``knowledge.serving``:
+``make run`` serves a quick index first and the fine-tuned model's when the background build lands).
+"""
 
 from __future__ import annotations
 
@@ -9,32 +13,32 @@ import time
 import records
 from knowledge import SearchEngine, load_engine
 from knowledge.answers import OperatorEntry
+from knowledge.serving import WARM_UP_QUESTION, LiveEngine
 from records import knowledge_entries
 
 logger = logging.getLogger(__name__)
 
 
-_loading = threading.Lock()
-_engine: SearchEngine | None = None
+_search = LiveEngine(lambda: load_engine())  # looked up at call time: tests replace load_engine
 ENTRIES_TTL_S = 5.0  # an entry the bureau approves is used within seconds, without any rebuild
 _entries: tuple[float, list[OperatorEntry]] = (0.0, [])
 _entries_lock = threading.Lock()
 
 
 def use_search_engine(engine: SearchEngine | None) -> None:
-    """Serve questions from ``engine`` (e.g. a small real engine in tests); None: the configured one."""
-    global _engine
-    with _loading:
-        _engine = engine
+    """Serve questions from ``engine`` (e.g. a small real engine in tests; never swapped); None: the configured one."""
+    _search.use(engine)
 
 
 def search_engine() -> SearchEngine:
     """The engine in use; loads the configured one on first use (slow: call it off the event loop)."""
-    global _engine
-    with _loading:  # the warm-up thread and a first question must not load it twice
-        if _engine is None:
-            _engine = load_engine()
-        return _engine
+    return _search.get()
+
+
+def watch_index_in_background(every: float | None = None, stop: threading.Event | None = None
+                              ) -> threading.Thread | None:
+    """Swap in a newer index when a build writes one (every ``KNOWLEDGE_INDEX_CHECK_SECONDS``, until ``stop``)."""
+    return _search.watch(every, stop)
 
 
 def approved_entries() -> list[OperatorEntry]:
@@ -73,7 +77,7 @@ def prepare_database() -> None:
 
 def warm_up() -> None:
     """Load the model and index before the first resident waits for them."""
-    search_engine().search("拖欠工资怎么办", top_k=1)
+    search_engine().search(WARM_UP_QUESTION, top_k=1)
     logger.info("search engine ready")
 
 

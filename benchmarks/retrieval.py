@@ -65,7 +65,7 @@ def main() -> None:
     base_index = settings.index_dir.with_name("index-base")
     engines = {
         "base": open_engine(Settings(model_dir=settings.base_model_dir, index_dir=base_index)),
-        "tuned": open_engine(settings),
+        "tuned": open_engine(settings, strict=True),
     }
     shipped = SecondStage.load(WEIGHTS_FILE)
     stages = {None: None, "shipped": shipped, **_ablations(engines["tuned"], shipped)}

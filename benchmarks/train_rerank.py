@@ -132,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     settings = Settings()
-    engine = open_engine(settings)
+    engine = open_engine(settings, strict=True)
     tune_queries = read_queries(EVAL / "stard_tune.jsonl")
     heldout = read_queries(EVAL / "stard_heldout.jsonl")
     tune = collect(engine, tune_queries)

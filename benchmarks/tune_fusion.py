@@ -27,7 +27,7 @@ from knowledge.evaluate import read_queries, recall_at, reciprocal_rank  # noqa:
 
 
 def main() -> None:
-    engine = open_engine(Settings())
+    engine = open_engine(Settings(), strict=True)
     engine.second_stage = None  # the fusion is tuned alone; the second stage is trained on its output
     queries = read_queries(REPO / "knowledge" / "data" / "eval" / "stard_tune.jsonl")
     cached = []

@@ -1,4 +1,4 @@
-"""Command line: ``python -m knowledge {build,search,show,evaluate}``.
+"""Command line: ``python -m knowledge {build,status,search,show,evaluate}``.
 
 ``search`` and ``show`` say which version of its text each article comes from (title, effective date, status).
 """
@@ -40,7 +40,14 @@ def _parser() -> argparse.ArgumentParser:
     # Progress (one line per step, bars with rate and ETA) always goes to stderr, so a long first build
     # never looks frozen; stdout holds only the JSON report. --quiet is kept for old scripts.
     build.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
+    build.add_argument("--quick", action="store_true",
+                       help="leave fine-tuning to a later full build when not done yet: index with the model the "
+                            "index already names, else the base model (make run's first step)")
     build.set_defaults(run=_build)
+
+    status = commands.add_parser(
+        "status", help="which model made the index and whether it is the configured one (exit status 1: not yet)")
+    status.set_defaults(run=_status)
 
     search = commands.add_parser("search", help="search the law")
     search.add_argument("question")
@@ -67,9 +74,31 @@ def _parser() -> argparse.ArgumentParser:
 def _build(args) -> int:
     from knowledge.setup import prepare
 
-    report = prepare(Settings(), progress=True)
+    report = prepare(Settings(), progress=True, quick=args.quick)
     print(json.dumps(report, ensure_ascii=False))
     return 0
+
+
+def _status(args) -> int:
+    """Exit status 0 when the index holds today's content embedded by the configured model: nothing to build."""
+    from knowledge.content import searchable
+    from knowledge.index import holds, index_model, is_current, model_entry, read_manifest
+
+    settings = Settings()
+    manifest = read_manifest(settings.index_dir)
+    content = searchable(settings.corpus_dirs, settings.faq_file)
+    named = index_model(manifest)
+    final = is_current(manifest, settings, content)
+    print(json.dumps({
+        "index_dir": str(settings.index_dir),
+        "index_model": model_entry(*named)["dir"] if named else None,
+        "configured_model": model_entry(settings.model_dir, settings.precision)["dir"],
+        "articles": len((manifest or {}).get("articles") or []),
+        "current_content": holds(manifest, content),
+        "servable": final or (named is not None and holds(manifest, content)),
+        "final": final,
+    }, ensure_ascii=False))
+    return 0 if final else 1
 
 
 def _search(args) -> int:

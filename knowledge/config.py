@@ -29,6 +29,12 @@
   (measured in docs/benchmarks.md) |
 | ``KNOWLEDGE_THREADS`` | ``1`` | threads for query encoding (one is fastest on a busy 2-core machine:
   two threads spin-wait on each other when other processes share the cores) |
+| ``KNOWLEDGE_INTERIM_CORPUS`` | unset | a corpus (e.g. ``county``) whose index a server answers from while
+  the configured corpus has none it can serve (e.g. ``KNOWLEDGE_CORPUS=national`` while its first build runs);
+  the configured index is swapped in when its build lands (``knowledge.serving``) |
+| ``KNOWLEDGE_INDEX_CHECK_SECONDS`` | ``5`` | how often a server (action server, staff app) stats the index
+  manifest; when a build has written a newer index it is loaded beside the one in use and swapped in
+  (``knowledge.serving``; ``0``: never) |
 
 Relative paths are taken from the repository root.
 """
@@ -64,6 +70,18 @@ def corpus_name() -> str:
 
 def finetune_enabled() -> bool:
     return os.environ.get("KNOWLEDGE_FINETUNE", "1").lower() not in ("0", "false", "no")
+
+
+def interim_corpus() -> str | None:
+    """The corpus served until the configured one's index can be (None: wait for the configured one)."""
+    name = os.environ.get("KNOWLEDGE_INTERIM_CORPUS", "").strip().lower()
+    if name and name not in CORPORA:
+        raise ValueError(f"KNOWLEDGE_INTERIM_CORPUS={name!r}: expected one of {', '.join(CORPORA)}")
+    return name if name and name != corpus_name() else None
+
+
+def index_check_seconds() -> float:
+    return float(os.environ.get("KNOWLEDGE_INDEX_CHECK_SECONDS", "5"))
 
 
 def model_is_managed() -> bool:
@@ -118,6 +136,12 @@ class Settings:
         if build:
             return OnnxEncoder(self.model_dir, self.precision, runtime=build_runtime(self.build_threads))
         return OnnxEncoder(self.model_dir, self.precision, self.threads)
+
+    @classmethod
+    def of_corpus(cls, name: str) -> Settings:
+        """The settings of another corpus (its shipped laws and default index folder; the rest as configured)."""
+        laws, index = CORPORA[name]
+        return cls(corpus=name, laws_dir=REPO_ROOT / laws, index_dir=REPO_ROOT / index)
 
     def encoder_fingerprint(self) -> str | None:
         """Identifies the vectors the configured encoder makes, without loading it (None: not exported)."""

@@ -89,6 +89,8 @@ class OnnxEncoder:
         if fingerprint is None or not path.exists():
             raise FileNotFoundError(f"no {precision} ONNX export in {model_dir}: run `python -m knowledge build`")
         self.fingerprint = fingerprint
+        self.model_dir = model_dir
+        self.precision = precision
         self.runtime = runtime = runtime or Runtime(threads=threads)
         levels = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
                   "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,

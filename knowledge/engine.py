@@ -16,15 +16,18 @@ default: ``KNOWLEDGE_RERANK``) then reorders the fused top candidates from featu
 
 Engines come from :func:`load_engine` (the persisted index of the default settings), :func:`open_engine`
 (any settings) or :meth:`SearchEngine.from_articles` (a small in-memory engine, e.g. in tests).
+:func:`open_engine` serves an index with the model it names when that is not the configured one (an index
+on the base model while the fine-tuned one trains), never an index stale for the corpus or its encoder.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,9 @@ from knowledge.faq import FaqEntry
 from knowledge.index import (
     IndexOutOfDate,
     build_from_settings,
+    folder_stamp,
+    holds,
+    index_model,
     is_current,
     load_dense,
     load_lexical,
@@ -48,6 +54,7 @@ from knowledge.lexical import LexicalIndex, tokenize
 from knowledge.normalize import normalize, normalize_query
 from knowledge.rerank import DEPTH, WEIGHTS_FILE, ArticleTable, SecondStage, features
 
+log = logging.getLogger(__name__)
 CANDIDATES = 200  # per signal; the fused top 10 practically never comes from deeper (docs/benchmarks.md)
 FAQ_CANDIDATE_NEIGHBOURS = 32  # cites of this many nearest FAQ questions are candidates (≥ any tuned setting)
 
@@ -320,14 +327,27 @@ class SearchEngine:
                    round(float(dense), 4), a.doc_type, a.jurisdiction)
 
 
-def open_engine(settings: Settings, weights: Weights | None = None, auto_build: bool = True) -> SearchEngine:
-    """Load the persisted index; (re)build it first when it is missing or stale and auto_build is set."""
+def open_engine(settings: Settings, weights: Weights | None = None, auto_build: bool = True,
+                strict: bool = False) -> SearchEngine:
+    """Load the persisted index; (re)build it first when it is missing or stale and auto_build is set.
+
+    An index of today's content made by another model than the configured one is served with the model
+    it names, if that model's export still makes its vectors (``make run`` serves the base model's index
+    while the fine-tuned model trains; the action server swaps to the full build's index when it lands),
+    unless ``strict`` (benchmarks: only the configured model's index is measured).
+    """
     content = searchable(settings.corpus_dirs, settings.faq_file)
     manifest = read_manifest(settings.index_dir)
     if not is_current(manifest, settings, content):
-        if not auto_build:
+        named = index_model(manifest) if holds(manifest, content) and not strict else None
+        if named is not None:
+            log.info("serving the index in %s with the model it was built with, %s (configured: %s)",
+                     settings.index_dir, named[0], settings.model_dir)
+            settings = replace(settings, model_dir=named[0], precision=named[1])
+        elif not auto_build:
             raise IndexOutOfDate(f"index in {settings.index_dir} is missing or stale: run `python -m knowledge build`")
-        build_from_settings(settings)
+        else:
+            build_from_settings(settings)
     stage = SecondStage.load(WEIGHTS_FILE) if settings.second_stage else None
     return engine_from_index(content, settings.index_dir, settings.encoder(), weights, settings.dense_index,
                              settings.dense_depth, stage)
@@ -342,7 +362,12 @@ def engine_from_index(
     dense_depth: int | None = None,
     second_stage: SecondStage | None = None,
 ) -> SearchEngine:
-    """An engine over an index built for ``content`` by the same encoder (benchmarks compare encoders this way)."""
+    """An engine over an index built for ``content`` by the same encoder (benchmarks compare encoders this way).
+
+    Raises IndexOutOfDate when the files do not match the manifest, or when any of them was replaced while
+    loading (a build landed meanwhile): a mix of two builds is never served.
+    """
+    stamp = folder_stamp(index_dir)
     manifest = read_manifest(index_dir)
     # With an approximate index the vectors are read from its file: articles.npy is only checked (mapped).
     vectors = load_vectors(index_dir, "articles", manifest, mmap=dense_index in PERSISTED) if manifest else None
@@ -356,8 +381,11 @@ def engine_from_index(
         lexical = LexicalIndex([cached.get(h) or tokenize(passage_text(a)) for a, h in zip(content.articles, hashes)])
         del cached
     dense = load_dense(index_dir, manifest, dense_index, vectors, dense_depth)
-    return SearchEngine(content.articles, vectors, lexical, content.faq, faq_vectors, encoder, weights, dense,
-                        second_stage)
+    engine = SearchEngine(content.articles, vectors, lexical, content.faq, faq_vectors, encoder, weights, dense,
+                          second_stage)
+    if folder_stamp(index_dir) != stamp:
+        raise IndexOutOfDate(f"the index in {index_dir} was rewritten while it loaded: load it again")
+    return engine
 
 
 @functools.lru_cache(maxsize=1)

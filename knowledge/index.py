@@ -10,6 +10,13 @@ Layout of ``KNOWLEDGE_INDEX_DIR``::
     ann-hnsw.faiss  the approximate nearest-neighbour index of ``KNOWLEDGE_DENSE_INDEX`` (``hnsw`` or
     ann-ivf.faiss   ``ivf``) over articles.npy, memory-mapped by the search process
 
+Every file is written under a temporary name and moved into place (``os.replace``), the manifest last: a
+search process that maps or reads the old files keeps them intact, and one that opens the folder mid-build
+finds files that do not match the manifest's checksums and refuses them (:class:`IndexOutOfDate`). The
+manifest names the model that made the vectors (``model``: folder relative to the repository root and ONNX
+precision), so the index can be served with that model while the settings name another one not yet built
+(:func:`index_model`; e.g. ``make run`` serves an index on the base model while the fine-tuned one trains).
+
 What is indexed is decided by :func:`knowledge.content.searchable`, as for loading. A rebuild embeds
 only articles whose passage text is new (keyed by content hash) and reuses the rest, as long as the
 encoder is the same; a different encoder re-embeds everything. When nothing changed the encoder is
@@ -27,18 +34,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from knowledge.config import REPO_ROOT
 from knowledge.content import Searchable, searchable
 from knowledge.corpus import corpus_hash, passage_text
 from knowledge.dense import PERSISTED, DenseIndex, build_faiss, build_params, read_faiss, write_faiss
-from knowledge.encoders import Encoder
+from knowledge.encoders import Encoder, onnx_fingerprint
 from knowledge.faq import FaqEntry
 from knowledge.lexical import ARRAY_FILES, LexicalIndex, tokenize
 
@@ -100,15 +111,71 @@ def read_manifest(index_dir: Path) -> dict | None:
     return read_json(Path(index_dir) / MANIFEST)
 
 
-def is_current(manifest: dict | None, settings, content: Searchable) -> bool:
-    """True when the index holds exactly the searchable content, embedded by the configured encoder."""
+def folder_stamp(index_dir: Path) -> tuple:
+    """Inode, size and modification time of every file of the index folder: cheap (stat only).
+
+    Files are replaced, never rewritten in place, so any write changes the stamp; a search process
+    compares stamps to notice a new index and to be sure nothing changed while it loaded one.
+    """
+    index_dir = Path(index_dir)
+    paths = [index_dir / MANIFEST, *sorted(p for p in index_dir.glob("*") if p.name != MANIFEST),
+             *sorted((index_dir / LEXICAL_DIR).glob("*"))]
+    stamp = []
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:  # missing (no index yet) or removed while listed
+            stamp.append((path.name, None))
+            continue
+        stamp.append((path.name, info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(stamp)
+
+
+def manifest_stamp(index_dir: Path) -> tuple | None:
+    """Inode, size and modification time of the manifest (None: no index): one stat, to poll for a new index."""
+    try:
+        info = (Path(index_dir) / MANIFEST).stat()
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def holds(manifest: dict | None, content: Searchable) -> bool:
+    """True when the index holds exactly the searchable content (whatever model embedded it)."""
     return bool(
         manifest
         and manifest.get("corpus_hash") == corpus_hash(content.articles)
         and manifest.get("faq") == [e.id for e in content.faq]
         and manifest.get("faq_hash") == _faq_hash(content.faq)
-        and manifest.get("encoder_fingerprint") == settings.encoder_fingerprint()
     )
+
+
+def is_current(manifest: dict | None, settings, content: Searchable) -> bool:
+    """True when the index holds exactly the searchable content, embedded by the configured encoder."""
+    return holds(manifest, content) and manifest.get("encoder_fingerprint") == settings.encoder_fingerprint()
+
+
+def model_entry(model_dir: Path, precision: str) -> dict:
+    """How a manifest names its model: the folder relative to the repository root (portable), and the precision."""
+    model_dir = Path(model_dir).resolve()
+    name = model_dir.relative_to(REPO_ROOT) if model_dir.is_relative_to(REPO_ROOT) else model_dir
+    return {"dir": name.as_posix(), "precision": precision}
+
+
+def index_model(manifest: dict | None) -> tuple[Path, str] | None:
+    """The model folder and precision that made this index, when their ONNX export still makes its vectors.
+
+    None for an index that names no model (built before models were named) or whose model was since
+    removed or re-exported: then only the configured encoder may serve it, if its fingerprint matches.
+    """
+    entry = (manifest or {}).get("model") or {}
+    if not entry.get("dir") or not entry.get("precision"):
+        return None
+    model_dir = Path(entry["dir"])
+    model_dir = model_dir if model_dir.is_absolute() else REPO_ROOT / model_dir
+    if onnx_fingerprint(model_dir, entry["precision"]) != manifest.get("encoder_fingerprint"):
+        return None
+    return model_dir, entry["precision"]
 
 
 def build_index(
@@ -119,17 +186,22 @@ def build_index(
     progress: bool = True,
     dense_index: str = "flat",
     threads: int = 1,
+    made_by: dict | None = None,
 ) -> BuildReport:
     """Write the index for ``content``; ``encoder`` is called only if something must be embedded.
 
     ``dense_index``: the configured kind; for ``hnsw`` and ``ivf`` its file is built (with ``threads``)
-    unless the folder already holds one of these vectors and parameters.
+    unless the folder already holds one of these vectors and parameters. ``made_by``: the manifest's name of
+    the encoder's model (:func:`model_entry`), so a search process can open it (:func:`index_model`).
     """
     started = time.perf_counter()
     articles, faq = content.articles, content.faq
     hashes = [a.content_hash for a in articles]
     if _unchanged(index_dir, content, hashes, fingerprint):
         # Nothing to embed or rewrite: the no-op rebuild at national size is the corpus load and these checks.
+        manifest = read_manifest(index_dir)
+        if made_by and manifest.get("model") != made_by:  # an index of an older build names no model yet
+            _write_manifest(index_dir, {**manifest, "model": made_by})
         ann_seconds = _update_ann(index_dir, dense_index, threads, progress)
         seconds = round(time.perf_counter() - started, 2)
         _say(progress, f"index in {index_dir} is up to date ({seconds} s)")
@@ -162,7 +234,7 @@ def build_index(
         _say(progress, f"embedding {len(faq)} FAQ questions")
         stored_faq = model().encode_queries([e.question for e in faq]) if faq else np.zeros((0, dimension))
     tokens = _tokens(index_dir, articles, hashes)
-    _write(index_dir, content, hashes, vectors, stored_faq, tokens, fingerprint)
+    _write(index_dir, content, hashes, vectors, stored_faq, tokens, fingerprint, made_by)
     del vectors, old  # the approximate index is built from articles.npy: one copy of the vectors in memory
     ann_seconds = _update_ann(index_dir, dense_index, threads, progress)
     report = BuildReport(
@@ -186,8 +258,9 @@ def build_from_settings(settings, progress: bool = True) -> BuildReport:
     fingerprint = settings.encoder_fingerprint()
     if fingerprint is None:
         raise FileNotFoundError(f"no ONNX export in {settings.model_dir}: run `python -m knowledge build`")
+    made_by = model_entry(settings.model_dir, settings.precision)
     return build_index(content, lambda: settings.encoder(build=True), fingerprint, settings.index_dir, progress,
-                       settings.dense_index, settings.build_threads)
+                       settings.dense_index, settings.build_threads, made_by)
 
 
 def _unchanged(index_dir: Path, content: Searchable, hashes: list[str], fingerprint: str) -> bool:
@@ -286,8 +359,7 @@ def _update_ann(index_dir: Path, kind: str, threads: int, progress: bool) -> flo
                       "build_seconds": seconds}
         _say(progress, f"{kind} index written in {seconds} s ({path.stat().st_size / 1e6:.0f} MB)")
     if kept != manifest.get("ann", {}):
-        (index_dir / MANIFEST).write_text(json.dumps({**manifest, "ann": kept}, ensure_ascii=False, indent=1),
-                                          encoding="utf-8")
+        _write_manifest(index_dir, {**manifest, "ann": kept})
     return seconds
 
 
@@ -332,20 +404,48 @@ def _write_lexical(index_dir: Path, hashes: list[str], tokens: dict[str, list[st
     checksum = _lexical_checksum(folder)
     if stored.get("key") == key and stored.get("checksum") == checksum:
         return stored
-    LexicalIndex([tokens[h] for h in hashes]).save(folder)
+    # Saved into a folder of its own, then each file moved into place: the arrays a search process has
+    # mapped stay intact (its old inodes), and the manifest, written after, says which arrays are current.
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    LexicalIndex([tokens[h] for h in hashes]).save(partial)
+    folder.mkdir(exist_ok=True)
+    for path in sorted(partial.iterdir()):
+        os.replace(path, folder / path.name)
+    partial.rmdir()
     return {"key": key, "checksum": _lexical_checksum(folder)}
 
 
-def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens, fingerprint) -> None:
+def replace_file(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file under a temporary name and move it into place (``os.replace``).
+
+    np.save and write_text truncate the file in place: a process that has it memory-mapped would read
+    the new bytes under its old offsets, or fault past the new end. A replaced file is a new inode; the
+    old one lives on for whoever holds it open or mapped.
+    """
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as out:
+        write(out)
+    os.replace(partial, path)
+
+
+def _write_manifest(index_dir: Path, manifest: dict) -> None:
+    text = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")
+    replace_file(Path(index_dir) / MANIFEST, lambda out: out.write(text))
+
+
+def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens, fingerprint, made_by) -> None:
     index_dir.mkdir(parents=True, exist_ok=True)
     # Approximate indexes stay listed: those built from other vectors are dropped by _update_ann, by checksum.
     ann = (read_manifest(index_dir) or {}).get("ann") or {}
-    np.save(index_dir / "articles.npy", vectors)
-    np.save(index_dir / "faq.npy", np.asarray(faq_vectors, dtype=np.float32))
-    (index_dir / "tokens.json").write_text(json.dumps(tokens, ensure_ascii=False), encoding="utf-8")
+    replace_file(index_dir / "articles.npy", lambda out: np.save(out, vectors))
+    replace_file(index_dir / "faq.npy", lambda out: np.save(out, np.asarray(faq_vectors, dtype=np.float32)))
+    token_text = json.dumps(tokens, ensure_ascii=False).encode("utf-8")
+    replace_file(index_dir / "tokens.json", lambda out: out.write(token_text))
     lexical = _write_lexical(index_dir, hashes, tokens)
     manifest = {
         "encoder_fingerprint": fingerprint,
+        "model": made_by,
         "corpus_hash": corpus_hash(content.articles),
         "dimension": int(vectors.shape[1]),
         "articles": [{"id": a.id, "hash": h} for a, h in zip(content.articles, hashes)],
@@ -357,7 +457,7 @@ def _write(index_dir, content: Searchable, hashes, vectors, faq_vectors, tokens,
         "ann": ann,
     }
     # Written last, with checksums: after a crash mid-build the old manifest no longer matches its files.
-    (index_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    _write_manifest(index_dir, manifest)
 
 
 def _say(progress: bool, message: str) -> None:

@@ -9,6 +9,11 @@
    nothing changed).
 
 A site that sets ``KNOWLEDGE_MODEL_DIR`` to its own sentence-transformers model skips steps 1 and 3.
+
+``--quick`` (``make run``'s first step) skips fine-tuning when its model is not ready: the index is built
+(or kept) with the model it already names, else the base model, so residents get answers minutes earlier
+(fused, fine-tuning adds ~0.01 Recall@10: docs/benchmarks.md); the report says ``"pending"``, and the full
+build run afterwards re-indexes with the fine-tuned model, which search processes then swap in.
 Every step prints a line when it starts and long steps show a bar with rate and ETA on stderr.
 
 Steps 1–3 import torch and hold a model (and during fine-tuning its training state); each runs in a child
@@ -28,10 +33,11 @@ from pathlib import Path
 
 from knowledge.config import REPO_ROOT, Settings, finetune_enabled, model_is_managed
 from knowledge.content import searchable
-from knowledge.index import build_from_settings
+from knowledge.index import build_from_settings, index_model, model_entry, read_manifest
 
 
-def prepare(settings: Settings, progress: bool = True) -> dict:
+def prepare(settings: Settings, progress: bool = True, quick: bool = False) -> dict:
+    """Run the build steps; ``quick``: leave fine-tuning for a later full build when it has not been done."""
     from knowledge.embedding.onnx_export import is_exported
 
     report: dict = {}
@@ -49,11 +55,17 @@ def prepare(settings: Settings, progress: bool = True) -> dict:
             # The training key hashes the base model, which steps 1–2 may just have written: the
             # folder named before they ran (an empty base folder on a fresh clone) is not the one
             # fine-tuning writes, nor the one the search process will read.
-            settings = replace(settings, model_dir=tuned_model_dir(settings.base_model_dir))
-            _stage(progress, "3/5 fine-tuning (once per training key, a few minutes)")
-            if not is_trained(settings.model_dir):
-                in_child("finetune")
-            report["model"] = f"{settings.model_dir.parent.name}/{settings.model_dir.name}"
+            tuned = tuned_model_dir(settings.base_model_dir)
+            if quick and not (is_trained(tuned) and is_exported(tuned)):
+                settings = replace(settings, model_dir=_quick_model(settings))
+                _stage(progress, f"3/5 fine-tuning left to the full build; indexing with {settings.model_dir.name} now")
+                report["pending"] = "fine-tuning"
+            else:
+                settings = replace(settings, model_dir=tuned)
+                _stage(progress, "3/5 fine-tuning (once per training key, a few minutes)")
+                if not is_trained(settings.model_dir):
+                    in_child("finetune")
+            report["model"] = model_entry(settings.model_dir, settings.precision)["dir"]
     if settings.model_dir != settings.base_model_dir or not model_is_managed():
         _stage(progress, "4/5 ONNX export of the search model (once per model, ~1 min)")
         if not is_exported(settings.model_dir):
@@ -61,6 +73,12 @@ def prepare(settings: Settings, progress: bool = True) -> dict:
     _stage(progress, "5/5 search index (only new or changed articles are embedded)")
     report["index"] = build_from_settings(settings, progress=progress).to_dict()
     return report
+
+
+def _quick_model(settings: Settings) -> Path:
+    """The model of a quick index: the one the index names (only changed articles are embedded), else the base."""
+    named = index_model(read_manifest(settings.index_dir))
+    return named[0] if named and named[1] == settings.precision else settings.base_model_dir
 
 
 def is_converted(base_model_dir: Path) -> bool:

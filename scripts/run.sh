@@ -5,6 +5,9 @@
 #   RASA_MODEL=models/current.tar.gz  LEGAL_DB_URL (records.config)  KNOWLEDGE_* (knowledge.config)
 #   STAFF_PORT=5080 STAFF_HOST=127.0.0.1 and the other STAFF_* settings (staff/config.py)
 #   RASA_TOKEN (Rasa's HTTP API token; generated into var/rasa_token when unset)
+# --improve-index (make run): once the servers answer, if the index is not yet the configured model's
+# (`make run` indexes with the base model first), run the full `python -m knowledge build` in the
+# background (progress in var/log/knowledge-build.log) and say when the action server has swapped it in.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,9 +33,36 @@ mkdir -p var/log
 RASA_TOKEN="$(.venv/bin/python -m staff rasa-token)"
 export RASA_TOKEN
 
+improve=0
+[[ "${1:-}" == "--improve-index" ]] && improve=1
+
 pids=()
-stop() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+builder=""
+stop() {
+    # The background build runs in a process group of its own (fine-tuning is a child of a child): stop all of it.
+    [[ -n "$builder" ]] && kill -- "-$builder" 2>/dev/null || true
+    kill "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+}
 trap stop EXIT INT TERM
+
+# The full build (fine-tuning, then the index re-embedded with that model) beside the running servers;
+# the action server notices the new index within INDEX_CHECK_SECONDS and logs one line when it swapped.
+improve_index() {
+    local started=$SECONDS line
+    if ! HF_HUB_OFFLINE=1 .venv/bin/python -m knowledge build >var/log/knowledge-build.json 2>var/log/knowledge-build.log; then
+        echo "  The full search index build failed; the quick index keeps serving. See var/log/knowledge-build.log" >&2
+        return 1
+    fi
+    for _ in $(seq 1 120); do
+        if line=$(grep -m1 -o "search index swapped: .*" var/log/actions.log); then
+            echo "  [$(date +%H:%M:%S)] The improved search index is live after $((SECONDS - started)) s: ${line#search index swapped: }"
+            return 0
+        fi
+        sleep 1
+    done
+    echo "  The improved search index is built but the action server has not swapped it in; see var/log/actions.log" >&2
+}
 
 .venv/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
 pids+=($!)
@@ -66,6 +96,14 @@ $( [[ -n "${WECHAT_TOKEN:-}" ]] && echo "  WeChat server URL:     https://<publi
   Law search (CLI):      .venv/bin/python -m knowledge search "邻居家的树倒了砸坏了我的车"
   Press Ctrl-C to stop.
 MSG
+        if [[ $improve == 1 ]] && ! .venv/bin/python -m knowledge status >var/log/knowledge-status.json 2>&1; then
+            echo "  Answering from the quick search index (base model) now; fine-tuning and re-indexing in the"
+            echo "  background, a few minutes (progress: tail -f var/log/knowledge-build.log)."
+            set -m  # its own process group, so stop() ends the build and the steps it started
+            improve_index &
+            builder=$!
+            set +m
+        fi
         wait -n "${pids[@]}"
         echo "a server exited; see var/log/" >&2
         exit 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,13 +98,16 @@ def create_app(settings: Settings | None = None, name: str = "staff") -> Sanic:
         await asyncio.to_thread(bootstrap.init_db)
         app.ctx.scheduler = scheduler.Scheduler(settings)
         app.add_task(app.ctx.scheduler.run_forever(), name="staff-scheduler")
-        if settings.assist_preload:  # the operators' first question should not wait for the engine
-            from staff import assist
+        from staff import assist
 
+        if settings.assist_preload:  # the operators' first question should not wait for the engine
             app.add_task(asyncio.to_thread(assist.engine), name="assist-preload")
+        app.ctx.index_watch = threading.Event()  # set at stop
+        assist.watch_index(app.ctx.index_watch)
 
     @app.before_server_stop
     async def _stop(app: Sanic) -> None:
+        app.ctx.index_watch.set()
         await app.ctx.scheduler.stop()
 
     @app.on_request

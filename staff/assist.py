@@ -6,7 +6,8 @@ entries, filled into the same ``domain.yml`` responses. The topic is chosen as t
 (``knowledge.topics.choose_topic``): Rasa's own NLU (``POST /model/parse``: the response selector the
 bot reads) combined with the laws of the articles found; without Rasa, the laws alone. The
 engine loads on the first question (about a minute on a busy machine; ``STAFF_ASSIST_PRELOAD=1``
-loads it when the app starts) and is shared by the app's requests.
+loads it when the app starts), is shared by the app's requests and is swapped for a newer index's
+while the app serves (``knowledge.serving``), as the bot's is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import requests
 
 from knowledge import EmptyQueryError, SearchEngine, load_engine
 from knowledge.answers import Answer, OperatorEntry, answer_responses, compose, quote, unknown_articles
+from knowledge.serving import LiveEngine
 from knowledge.topics import choose_topic
 from records import knowledge_entries
 from records.topics import TOPICS, nlu_topics
@@ -31,13 +33,17 @@ from staff.wording import response_text
 logger = logging.getLogger(__name__)
 FURTHER_HITS = 10
 MAX_QUESTION = 1000
-_lock = threading.Lock()
+_engine = LiveEngine(lambda: load_engine())
 
 
 def engine() -> SearchEngine:
-    """The search engine (loaded once per process; call off the event loop)."""
-    with _lock:
-        return load_engine()
+    """The search engine (loaded once per process, then swapped for a newer index's; call off the event loop)."""
+    return _engine.get()
+
+
+def watch_index(stop: threading.Event) -> None:
+    """Swap in a newer index when a build writes one, until ``stop`` is set."""
+    _engine.watch(stop=stop)
 
 
 def _nlu(question: str, settings: Settings) -> dict[str, float]:

@@ -49,15 +49,19 @@ def write_small_corpus(folder, count: int = 12, changes: dict[str, dict] | None 
     return folder
 
 
-@pytest.fixture
-def small_faq(tmp_path):
+def write_small_faq(path):
     """A real, small FAQ file: four LeCoQA entries that cite articles of the small corpus."""
     lines = [line for line in FAQ.read_text(encoding="utf-8").splitlines()
              if line.strip() and json.loads(line)["id"] in SMALL_FAQ_IDS]
     assert len(lines) == len(SMALL_FAQ_IDS)
-    path = tmp_path / "faq.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def small_faq(tmp_path):
+    """A real, small FAQ file: four LeCoQA entries that cite articles of the small corpus."""
+    return write_small_faq(tmp_path / "faq.jsonl")
 
 
 @pytest.fixture
