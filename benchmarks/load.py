@@ -258,7 +258,8 @@ def use_servers(run_dir: Path, conf: str, rasa: int, actions: int) -> None:
         servers = re.findall(r"^\s*server .*;$", match.group(2), re.M)
         if len(servers) < count:
             raise SystemExit(f"the stack has {len(servers)} servers in upstream {match.group(1)}, not {count}")
-        return f"upstream {match.group(1)} {{\n" + "\n".join(servers[:count]) + "\n        keepalive 16;\n    }"
+        kept = re.findall(r"^\s*keepalive .*;$", match.group(2), re.M)  # as the template has it
+        return f"upstream {match.group(1)} {{\n" + "\n".join(servers[:count] + kept) + "\n    }"
 
     limited = re.sub(r"upstream (rasa) \{(.*?)\}", lambda m: keep(m, rasa), conf, flags=re.S)
     limited = re.sub(r"upstream (actions) \{(.*?)\}", lambda m: keep(m, actions), limited, flags=re.S)
