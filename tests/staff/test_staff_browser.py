@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -108,9 +108,16 @@ def shot(driver: WebDriver, name: str) -> None:
 
 
 def wait_for_status(driver: WebDriver, label: str) -> None:
-    WebDriverWait(driver, WAIT, ignored_exceptions=NAVIGATING).until(
-        lambda d: d.find_element(By.ID, "status").text == label
-    )
+    def shown(d: WebDriver) -> bool:
+        try:
+            return d.find_element(By.ID, "status").text == label
+        except WebDriverException as error:
+            # Chromedriver's other word for a node gone stale in a reload (seen once in CI): look again.
+            if "does not belong to the document" in str(error):
+                return False
+            raise
+
+    WebDriverWait(driver, WAIT, ignored_exceptions=NAVIGATING).until(shown)
 
 
 def log_in(driver: WebDriver, server: StaffServer, username: str) -> None:
