@@ -47,12 +47,12 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import records  # noqa: E402
-from benchmarks.proctree import command, cpu_seconds, descendants, memory_mb, servers, summed  # noqa: E402
+from benchmarks.proctree import command, cpu_seconds, servers, summed, tree_rss_mb  # noqa: E402
 from benchmarks.prod_stack import TOKEN, own_services, start_prod  # noqa: E402
+from channels.webchat_identity import COOKIE as WEBCHAT_COOKIE  # noqa: E402
 from records.schema import consultations, referrals  # noqa: E402
 
 SALT = "load-benchmark-salt"
-WEBCHAT_COOKIE = "webchat_id"  # channels/webchat_identity.py
 QUESTIONS = [
     "老板拖欠我三个月工资不给，我该怎么办",
     "离婚以后孩子的抚养权归谁",
@@ -142,12 +142,6 @@ def percentile(values: list[float], q: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-def rss_mb(root_pid: int) -> float:
-    """Resident memory of a process tree (from /proc)."""
-    pids = [root_pid, *descendants(root_pid)]
-    return round(sum(summed({"all": pids}, lambda pid: memory_mb(pid)["rss_mb"]).values()), 1)
 
 
 def cpu_snapshot() -> dict[str, float]:
@@ -288,7 +282,7 @@ def measure(url: str, rasa_url: str, db_url: str, pid: int | None, args: argpars
     peak_rss = 0.0
     while any(t.is_alive() for t in threads):
         if pid:
-            peak_rss = max(peak_rss, rss_mb(pid))
+            peak_rss = max(peak_rss, tree_rss_mb(pid))
         time.sleep(5)
     cpu_after = cpu_snapshot()
     result = {

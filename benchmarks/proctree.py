@@ -1,8 +1,8 @@
 """The processes of a running stack, read from /proc: which server each belongs to, its memory and CPU time.
 
-Shared by the benchmarks that start a stack (``stack_memory.py``, ``load.py``). A server's worker processes
-(Sanic and the action server spawn them; their command line is ``multiprocessing.spawn``) are counted with
-the server whose process started them.
+Shared by the benchmarks that start a stack (``stack_memory.py``, ``load.py``, ``rest_roundtrip.py``). A
+server's worker processes (Sanic and the action server spawn them; their command line is
+``multiprocessing.spawn``) are counted with the server whose process started them.
 """
 
 from __future__ import annotations
@@ -74,6 +74,27 @@ def memory_mb(pid: int) -> dict[str, float]:
         if key in ("Rss", "Pss"):
             values[key.lower() + "_mb"] = round(int(rest.split()[0]) / 1024, 1)
     return values
+
+
+def memory(groups: dict[str, list[int]]) -> dict[str, dict[str, float]]:
+    """RSS and PSS summed per server, each process read once (processes that ended meanwhile are skipped)."""
+    out = {}
+    for name, pids in groups.items():
+        total = {"rss_mb": 0.0, "pss_mb": 0.0}
+        for pid in pids:
+            try:
+                values = memory_mb(pid)
+            except OSError:
+                continue
+            for key in total:
+                total[key] += values[key]
+        out[name] = {key: round(value, 1) for key, value in total.items()}
+    return out
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of ``root`` and all its descendants."""
+    return memory({"tree": [root, *descendants(root)]})["tree"]["rss_mb"]
 
 
 def cpu_seconds(pid: int) -> float:

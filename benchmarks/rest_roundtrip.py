@@ -24,6 +24,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
 from e2e_stack import Stack, local_stack  # noqa: E402
 
+from benchmarks.proctree import tree_rss_mb  # noqa: E402
 from knowledge.evaluate import read_queries  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "rest_roundtrip.json"
@@ -36,19 +37,6 @@ def timed(stack: Stack, text: str) -> float:
     if not replies:
         raise RuntimeError(f"no reply to {text!r}")
     return elapsed
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (rasa and the action server fork none, usually)."""
-    total = 0
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if int(fields.get("Pid", 0)) == pid or int(fields.get("PPid", 0)) == pid:
-            total += int(fields.get("VmRSS", "0 kB").split()[0])
-    return round(total / 1024, 1)
 
 
 def summary(samples: list[float]) -> dict:
@@ -77,7 +65,7 @@ def main() -> None:
             "legal_question": summary(legal),
             "greeting_baseline": summary(greeting),
             "ratio_p50_legal_to_greeting": round(statistics.median(legal) / statistics.median(greeting), 2),
-            "rss_mb": {s.name: rss_mb(s.process.pid) for s in stack.servers},
+            "rss_mb": {s.name: tree_rss_mb(s.process.pid) for s in stack.servers},
         }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")

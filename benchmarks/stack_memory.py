@@ -32,7 +32,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests" / "e2e")]
 
 from e2e_stack import free_ports  # noqa: E402
 
-from benchmarks.proctree import memory_mb, servers, summed  # noqa: E402
+from benchmarks.proctree import memory, servers  # noqa: E402
 from benchmarks.rest_roundtrip import heldout_questions  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks" / "stack_memory.json"
@@ -41,10 +41,7 @@ OUT = REPO / "docs" / "benchmarks" / "stack_memory.json"
 def measure(root: int) -> dict:
     """RSS and PSS per server (its worker processes included) and in total."""
     groups = servers(root)
-    rss = summed(groups, lambda pid: memory_mb(pid)["rss_mb"])
-    pss = summed(groups, lambda pid: memory_mb(pid)["pss_mb"])
-    per_server = {name: {"processes": len(pids), "rss_mb": rss[name], "pss_mb": pss[name]}
-                  for name, pids in groups.items()}
+    per_server = {name: {"processes": len(groups[name]), **values} for name, values in memory(groups).items()}
     total = {key: round(sum(s[key] for s in per_server.values()), 1) for key in ("rss_mb", "pss_mb")}
     return {"servers": per_server, "total": total}
 

@@ -27,6 +27,7 @@ import requests
 from sqlalchemy import select
 
 import records
+from channels.webchat_identity import COOKIE as WEBCHAT_COOKIE
 from records.schema import consultations
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +39,6 @@ READY_TIMEOUT = float(os.environ.get("E2E_READY_TIMEOUT", "420"))
 REQUEST_TIMEOUT = 120.0
 SENDER_SALT = "e2e-test-salt"  # fixed, so tests can compute records.hash_sender themselves
 LOG_TAIL_LINES = 60
-WEBCHAT_COOKIE = "webchat_id"  # channels/webchat_identity.py
 # Rasa's HTTP API needs a token, as in ``make run`` and production (``--auth-token``): a fresh one
 # per test session; tests reach the API through ``api_url``.
 RASA_TOKEN = "e2e-" + secrets.token_hex(16)
