@@ -81,7 +81,8 @@ improve_index() {
 stamp() { date +%H:%M:%S; }
 
 if [[ $build == 1 ]]; then
-    # Its lines keep their [train_model] prefix and Rasa's own progress bars, as under `make -j2`.
+    # Its own process group (see stop()); its output goes to the console as it comes, [train_model] lines and
+    # Rasa's progress bars interleaved with the index build's [knowledge] lines.
     set -m
     scripts/train_model.sh &
     trainer=$!
