@@ -7,13 +7,14 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: run run-prod test setup build-knowledge build-knowledge-quick train lint bench services browser nginx clean staff fuzz load
+.PHONY: run run-prod test setup setup-app setup-rasa setup-staff build-knowledge build-knowledge-quick train lint bench services browser nginx clean staff fuzz load
 
-# First answer sooner: the index on the base model (unless the fine-tuned one is ready) and the Rasa training
-# run side by side; the full build (fine-tuning, re-index) then runs in the background while serving.
+# First answer sooner: scripts/run.sh --build trains Rasa in the background while it builds the index on the
+# base model (unless the fine-tuned one is ready), starts the action server and the staff app as soon as that
+# index exists, and Rasa once its model is trained; the full build (fine-tuning, re-index) then runs in the
+# background while serving.
 run: setup
-	$(MAKE) --no-print-directory -j2 build-knowledge-quick train
-	scripts/run.sh --improve-index
+	scripts/run.sh --build --improve-index
 
 # Production mode: nginx on 127.0.0.1:8080 (PROD_PORT) in front of 2 Rasa servers (Redis tracker and
 # lock stores), 2 action servers and the staff app; records in PostgreSQL. See scripts/run_prod.sh.
@@ -28,10 +29,25 @@ staff: setup
 	$(PY) -m staff demo
 	$(PY) -m staff serve
 
+# The two virtual environments and the staff assets are independent: installed side by side (timings in
+# docs/benchmarks.md, `make run`). Every line is prefixed with its step. The two pips share the user's cache:
+# both write a cache entry aside and rename it into place, and the app environment's pip is upgraded past the
+# race pip 23.3 had between concurrent installs (pip issue 12361); the Rasa environment keeps the venv's pip 23.2.
+SETUP_STEPS := setup-app setup-rasa setup-staff
 setup:
-	scripts/setup_app_env.sh
-	scripts/setup_rasa_env.sh
-	scripts/setup_staff_assets.sh
+	@$(MAKE) --no-print-directory -j3 $(SETUP_STEPS)
+
+# Lines a script prints itself start with its [name]; pip's and npm's own lines get that prefix too.
+prefixed = set -o pipefail; $(1) 2>&1 | sed -u '/^\[$(2)\]/!s/^/[$(2)] /'
+
+setup-app:
+	@$(call prefixed,scripts/setup_app_env.sh,setup_app_env)
+
+setup-rasa:
+	@$(call prefixed,scripts/setup_rasa_env.sh,setup_rasa_env)
+
+setup-staff:
+	@$(call prefixed,scripts/setup_staff_assets.sh,setup_staff_assets)
 
 build-knowledge:
 	HF_HUB_OFFLINE=1 $(PY) -m knowledge build

@@ -5,6 +5,10 @@
 #   RASA_MODEL=models/current.tar.gz  LEGAL_DB_URL (records.config)  KNOWLEDGE_* (knowledge.config)
 #   STAFF_PORT=5080 STAFF_HOST=127.0.0.1 and the other STAFF_* settings (staff/config.py)
 #   RASA_TOKEN (Rasa's HTTP API token; generated into var/rasa_token when unset)
+# --build (make run): train the Rasa model (scripts/train_model.sh, cached) in the background while the quick
+# search index is built (`python -m knowledge build --quick`), start the action server and the staff app as
+# soon as that index exists, and Rasa once its model is trained: the two servers' start-up overlaps the
+# training instead of following it.
 # --improve-index (make run): once the servers answer, if the index is not yet the configured model's
 # (`make run` indexes with the base model first), run the full `python -m knowledge build` in the
 # background (progress in var/log/knowledge-build.log) and say when the action server has swapped it in.
@@ -34,13 +38,23 @@ RASA_TOKEN="$(.venv/bin/python -m staff rasa-token)"
 export RASA_TOKEN
 
 improve=0
-[[ "${1:-}" == "--improve-index" ]] && improve=1
+build=0
+for arg in "$@"; do
+    case "$arg" in
+        --improve-index) improve=1 ;;
+        --build) build=1 ;;
+        *) echo "usage: $0 [--build] [--improve-index]" >&2; exit 2 ;;
+    esac
+done
 
 pids=()
 builder=""
+trainer=""
 stop() {
-    # The background build runs in a process group of its own (fine-tuning is a child of a child): stop all of it.
+    # The background build and the training run in process groups of their own (fine-tuning and `rasa train`
+    # are children of children): stop all of each.
     [[ -n "$builder" ]] && kill -- "-$builder" 2>/dev/null || true
+    [[ -n "$trainer" ]] && kill -- "-$trainer" 2>/dev/null || true
     kill "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
 }
@@ -64,11 +78,19 @@ improve_index() {
     echo "  The improved search index is built but the action server has not swapped it in; see var/log/actions.log" >&2
 }
 
+stamp() { date +%H:%M:%S; }
+
+if [[ $build == 1 ]]; then
+    # Its own process group (see stop()); its output goes to the console as it comes, [train_model] lines and
+    # Rasa's progress bars interleaved with the index build's [knowledge] lines.
+    set -m
+    scripts/train_model.sh &
+    trainer=$!
+    set +m
+    HF_HUB_OFFLINE=1 .venv/bin/python -m knowledge build --quick
+fi
+
 .venv/bin/python -m rasa_sdk --actions actions --port "$ACTION_PORT" >var/log/actions.log 2>&1 &
-pids+=($!)
-.venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" -i "$RASA_HOST" --port "$RASA_PORT" \
-    --model "${RASA_MODEL:-models/current.tar.gz}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
-    --credentials credentials.yml >var/log/rasa.log 2>&1 &
 pids+=($!)
 # Staff web app. On a fresh machine `staff demo` creates the demo county's accounts and prints
 # their passwords once; later runs leave existing accounts alone.
@@ -76,6 +98,20 @@ pids+=($!)
 # The operator console takes chats over through Rasa's HTTP API (RASA_TOKEN is sent when set).
 RASA_URL="${RASA_URL:-http://$RASA_HOST:$RASA_PORT}" STAFF_HOST="$STAFF_HOST" STAFF_PORT="$STAFF_PORT" \
     .venv/bin/python -m staff serve >var/log/staff.log 2>&1 &
+pids+=($!)
+
+if [[ -n "$trainer" ]]; then
+    echo "  [$(stamp)] Action server and staff app starting (logs in var/log/); waiting for the Rasa training …"
+    status=0
+    wait "$trainer" || status=$?
+    trainer=""
+    # Above 128: interrupted (Ctrl-C), stop() has run already.
+    (( status > 128 )) && exit "$status"
+    (( status == 0 )) || { echo "Rasa training failed (its output is above)" >&2; exit 1; }
+fi
+.venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" -i "$RASA_HOST" --port "$RASA_PORT" \
+    --model "${RASA_MODEL:-models/current.tar.gz}" --endpoints "${RASA_ENDPOINTS:-endpoints.yml}" \
+    --credentials credentials.yml >var/log/rasa.log 2>&1 &
 pids+=($!)
 
 echo "Starting (logs in var/log/): action server on :$ACTION_PORT, Rasa on $RASA_HOST:$RASA_PORT …"
