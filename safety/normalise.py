@@ -44,6 +44,24 @@ SPELLINGS: tuple[tuple[str, str], ...] = (
     ("紧报警", "快报警"), ("紧来", "快来"), ("无气", "没气"),
     # A slip that is a common word alone (逆水行舟) but not with the aspect marker.
     ("逆水了", "溺水了"),
+    # More Cantonese: they, now, just now, still, inside, outside, fire, child, taxi, a passive 俾 (俾的士撞咗),
+    # cannot get up (起唔到身), holding (拎住), says (话要).
+    ("佢哋", "他们"), ("我哋", "我们"), ("哋", "们"), ("而家", "现在"), ("啱啱", "刚刚"), ("仲有", "还有"),
+    ("仲喺", "还在"), ("喺入面", "在里面"), ("入面", "里面"), ("喺出面", "在外面"), ("火烛", "着火"),
+    ("细路", "小孩"), ("细人仔", "小孩"), ("俾", "被"), ("的士", "出租车"), ("拎住", "拿着"), ("话要", "说要"),
+    # Wu (Shanghainese): we / my, they, at home, inside, not (勿想活, 动勿了), mum, this.
+    ("阿拉", "我"), ("伊拉", "他们"), ("屋里厢", "屋里"), ("里厢", "里面"), ("勿", "不"), ("姆妈", "妈"),
+    ("搿个", "这个"), ("老早辰光", "以前"), ("辰光", "时候"),
+    # Hakka: I (𠊎), at home (屋下), last year (旧年).
+    ("𠊎", "我"), ("屋下", "家里"), ("旧年", "去年"),
+    # Min: husband (尪), in (佇), inside (内底), cannot (袂), again / in the middle of (閣咧, 咧), house (厝),
+    # want (欲), earlier (以早).
+    ("我尪", "我老公"), ("尪", "老公"), ("佇", "在"), ("内底", "里面"), ("出袂来", "出不来"), ("袂", "不"),
+    ("閣咧", "又在"), ("阁咧", "又在"), ("咧拍", "在打"), ("又在拍", "又在打"), ("厝", "屋"), ("以早", "以前"),
+    # Gan / Xiang: a child (伢崽, 伢子), a husband (老倌子), a wife (堂客).
+    ("伢崽", "小孩"), ("伢子", "小孩"), ("去哒", "去了"), ("走哒", "走了"),
+    # Northeastern and southwestern: a three-wheeler (三马子), smoke (烟子), fighting (干起来了).
+    ("三马子", "三轮车"), ("烟子", "烟"), ("干起来了", "打起来了"),
 )
 
 # Pinyin typed when the input method is switched off (zhao huo le, 我bu想活了): the danger words and the few
@@ -57,6 +75,10 @@ PINYIN: tuple[tuple[str, str], ...] = (
     ("zhong du", "中毒"), ("mei qi", "煤气"), ("lou qi", "漏气"), ("tian ran qi", "天然气"), ("ran qi", "燃气"),
     ("xie lou", "泄漏"), ("wei dao", "味道"), ("jiao bu xing", "叫不醒"), ("lao gong", "老公"), ("lao po", "老婆"),
     ("da wo", "打我"), ("sha wo", "杀我"), ("na dao", "拿刀"),
+    # who and when: a husband or child, "again", "now", "cannot get out", water, waking
+    ("nan ren", "男人"), ("zhang fu", "丈夫"), ("hai zi", "孩子"), ("you zai", "又在"), ("zheng zai", "正在"),
+    ("xian zai", "现在"), ("chu bu qu", "出不去"), ("chu bu lai", "出不来"), ("diao jin", "掉进"),
+    ("shui tang", "水塘"), ("xing bu lai", "醒不来"), ("jiu wo", "救我"),
     # the framing words of a question typed in pinyin (ta qu nian zi sha le bao xian pei ma)
     ("qu nian", "去年"), ("bao xian", "保险"), ("zen me", "怎么"), ("ji jiu", "急救"), ("pei chang", "赔偿"),
     ("biao zhun", "标准"), ("duo shao", "多少"), ("qi su", "起诉"), ("li hun", "离婚"), ("de", "的"), ("ma", "吗"),

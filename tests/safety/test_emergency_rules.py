@@ -45,9 +45,9 @@ def test_every_dev_emergency_gets_its_numbers() -> None:
     assert missed == []
 
 
-# Recall the held-out rounds must keep: full where their misses were seen and fixed by class; round 17
-# keeps the one miss it still has (see its header).
-HELD_OUT_MIN_RECALL = {part: 1.0 for part in HELD_OUT_PARTS} | {"round17": 0.97}
+# Recall the held-out rounds must keep: full, their misses were seen and fixed by class (round 17's last one, the
+# attacker coming back after a beating framed as past, in round 19's session).
+HELD_OUT_MIN_RECALL = {part: 1.0 for part in HELD_OUT_PARTS}
 
 
 @pytest.mark.parametrize("part", HELD_OUT_PARTS)
@@ -109,7 +109,9 @@ def test_past_legal_hypothetical_and_negated_mentions_are_not_emergencies(text: 
         ("救命", ("110", "120")),
         # present danger wins over a legal question in the same message
         ("我想死 老公出轨 钱也没了 能离婚吗", ("110", "120", "12356")),
-        ("他正在打我 我要起诉他", ("110",)),
+        # (an unnamed "he" hitting "me": the learned score, trained with round 19's wives' reports, adds the
+        # domestic-violence line)
+        ("他正在打我 我要起诉他", ("110", "12338")),
         # self-harm worded as an injury also gets the crisis line
         ("我割了手 血一直流 别管我", ("110", "120", "12356")),
         ("自己拿刀片划了胳膊", ("110", "120", "12356")),
@@ -398,3 +400,70 @@ def test_an_added_kind_never_makes_a_message_an_emergency() -> None:
 def test_a_message_the_rules_set_aside_says_so(text: str, set_aside: bool) -> None:
     """The NLU component drops the classifier's own ``emergency`` for a message the rules set aside."""
     assert safety.detect(text).set_aside is set_aside
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        # a fire without the word: smoke pouring out, a shed catching, crackling, water that does not put it out
+        ("楼上窗户里烟一直往外冒 敲门没人开", ("119",)),
+        ("牛棚着了 烧得呼呼的", ("119",)),
+        ("灶台那边泼水都泼不灭", ("119",)),
+        # bleeding that pressing does not stop, heat stroke, weak breathing
+        ("手划了个大口子 血用毛巾捂都捂不住", ("120",)),
+        ("工地上晒了一天 他突然一头栽下去 在说胡话", ("120",)),
+        ("我爷爷出气很弱 喊他也不应", ("120",)),
+        # falling into water in dialect verbs (Cantonese, Hakka), the ice giving way, pulled out not moving
+        ("个细佬跌咗落鱼塘", ("110", "120")),
+        ("冰面裂开了 有人掉下去了", ("110", "120")),
+        ("娃子滑进水缸里了 捞上来没反应", ("110", "120")),
+        # a weapon a word after the holding verb, held down and beaten, a chase, hiding from an attacker now
+        ("有个男的提着杀猪刀在村口转", ("110",)),
+        ("他们把我按在地上打", ("110",)),
+        ("我老倌子又在打我", ("110", "12338")),
+        ("我躲在卫生间 他在外面砸门", ("110", "12338")),
+        # first person on a height not wanting to come down; a farewell with blood
+        ("我坐在天台边上 不想下去了", ("110", "120", "12356")),
+        ("她发消息说下辈子见 手腕上全是血", ("110", "120", "12356")),
+        ("不想再连累孩子们了", ("110", "120", "12356")),
+        # pits, cellars and generators; a hissing tank, a strong smell, a meter running
+        ("我爸下地窖拿白菜 半天没上来 喊也不吭声", ("120",)),
+        ("在车库里开发电机 两个人都恶心头晕", ("120",)),
+        ("煤气罐接头嘶嘶的 一股子味", ("119",)),
+        ("燃气表一直在转 家里没人用气", ("119",)),
+        # a vehicle off the road, someone dragged under the wheels, a three-wheeler overturned on someone
+        ("出租车把一个老太太卷到车底下了", ("122", "120")),
+        ("班车冲下山坡了 好多人受伤", ("122", "120")),
+        ("三马子翻了 我爹压在底下", ("122", "120")),
+        # pinyin husband and "now", Wu 勿 and 阿拉, Min 尪
+        ("wo zhang fu zheng zai da wo", ("110", "12338")),
+        ("阿拉姆妈讲伊勿想活了", ("110", "120", "12356")),
+        ("我尪閣咧拍我", ("110", "12338")),
+    ],
+)
+def test_round19_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...]) -> None:
+    given = safety.detect(text).numbers
+    assert [n for n in given if n in numbers] == list(numbers), given
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a thing that is "dying" or flat, not a person
+        "我手机快不行了 商家不给修",
+        "电动车轮胎没气了 修一下多少钱",
+        # weather or a chore as the cause
+        "这天热得想死 房东不修空调",
+        "改论文改得我想跳楼",
+        # dialect "last year", a death, a bite already treated, a third person's past fall
+        "旧年屋里着火 补贴还没发",
+        "他爸癌症走了以后 房子怎么分",
+        "被狗咬了打疫苗花了多少钱 谁出",
+        "员工从楼顶跳下去了 公司要不要赔",
+        # a question about when or whether (the learned score is not asked)
+        "燃气管道是不是要每年检查",
+        "村里的沼气池啥时候能修好",
+    ],
+)
+def test_round19_things_weather_deaths_and_questions_are_not_emergencies(text: str) -> None:
+    assert safety.detect(text).kinds == ()
