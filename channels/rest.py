@@ -19,8 +19,10 @@ Unlike Rasa's REST channel (which answers anything with 200, stores whatever it 
 - 400 ``{"error", "detail"}`` for a body ``channels.checks.parse_request`` refuses, 413 for a body
   over ``MAX_BODY_BYTES`` (read no further than that);
 - 503 ``{"error": "try_again", "detail", "text"}`` with ``Retry-After`` when the message could not be handled
-  or stored (tracker or lock store down): the conversation keeps nothing of it (an action that ran
-  before the store failed may have logged it), the client must send it again.
+  or stored (tracker or lock store down, or a custom action's call failed: its server died in the
+  middle of it, see :mod:`channels.action_failures`): the conversation keeps nothing of it (an action
+  that ran before the failure may have logged it), the client must send it again. Never a 200 with
+  no message because an action failed (Rasa's own channel answers ``[]`` then).
 
 It records the channel as ``rest`` whatever the body says. The web chat channel is this channel plus
 the chat page (``channels.webchat``).
@@ -43,15 +45,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import action_validation
+from channels import action_failures, action_validation
 from channels.checks import MAX_BODY_BYTES, BadRequest, BodyTooLarge, IncomingMessage, parse_request
 from channels.ratelimit import RateLimiter, limiter, polite_text
 from channels.tracker_stores import describe_error, redact_sender, watching_storage
 from channels.wording import domain_text
 
 logger = logging.getLogger(__name__)
-# Every Rasa process loads this module (credentials.yml): Rasa's per-call schema re-check goes with it.
+# Every Rasa process loads this module (credentials.yml): Rasa's per-call schema re-check goes with it,
+# and a failed custom action call makes the message fail (503, send again) instead of an empty answer.
 action_validation.install()
+action_failures.install()
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 RETRY_AFTER_SECONDS = 10

@@ -14,7 +14,8 @@ The stores here (select them in ``endpoints*.yml`` with ``type: channels.tracker
 - log each storage failure once, with the sender id redacted and without the SQL parameters;
 - while one of our channels handles a message (``watching_storage``): when the conversation cannot be
   read, hand Rasa a paused stand-in so that nothing is predicted or run for it, write nothing more
-  for that message, and let the channel answer 503 so the resident sends it again;
+  for that message, and let the channel answer 503 so the resident sends it again; the same when a
+  custom action's call fails (``action_failed``, from ``channels.action_failures``);
 - elsewhere (Rasa's HTTP API) raise an error with the same redacted text, as Rasa expects;
 - give the Redis client socket timeouts, so a Redis that stops answering cannot block the server's
   event loop (Rasa's Redis store uses a blocking client without them).
@@ -50,7 +51,8 @@ class TrackerStoreError(RuntimeError):
 
 @dataclass
 class MessageStorage:
-    """Whether the tracker store failed while one channel message was being handled."""
+    """Whether the tracker store, or a custom action's call, failed while one channel message was
+    being handled: the conversation keeps nothing of the message, the resident sends it again."""
 
     failed: bool = False
 
@@ -71,6 +73,26 @@ def watching_storage() -> Iterator[MessageStorage]:
         yield storage
     finally:
         _current_message.reset(token)
+
+
+def action_failed(action: str, error: BaseException) -> None:
+    """A custom action's call failed: inside a channel message, mark the message as failed (nothing of
+    it is stored, the channel asks for it again); elsewhere (Rasa's HTTP API) leave it to Rasa."""
+    storage = _current_message.get()
+    if storage is None:
+        return
+    logger.error(
+        "custom action %s failed (%s); the resident is asked to send the message again",
+        action,
+        describe_error(error),
+    )
+    storage.failed = True
+
+
+def message_failed() -> bool:
+    """Whether the channel message being handled has failed already (storage or a custom action)."""
+    storage = _current_message.get()
+    return storage is not None and storage.failed
 
 
 def redact_sender(sender_id: str) -> str:

@@ -58,6 +58,7 @@ from wechatpy.utils import check_signature
 
 from channels import wechat_text, wechat_xml
 from channels.ratelimit import limiter, polite_text
+from channels.tracker_stores import watching_storage
 from channels.wechat_api import CustomerServiceAPI
 from channels.wechat_delivery import Delivery, pseudonym
 from channels.wechat_settings import WeChatSettings
@@ -324,9 +325,15 @@ class WeChatServer:
 
     async def _run_bot(self, message: UserMessage, output: WeChatOutput) -> list[dict[str, Any]]:
         try:
-            await self.on_new_message(message)
+            with watching_storage() as storage:
+                await self.on_new_message(message)
         except Exception:  # noqa: BLE001 - the resident still gets what the bot said so far
             logger.exception("wechat: handling a message from %s failed", pseudonym(message.sender_id))
+            return output.messages or [{"text": self._wording("busy") or ""}]  # said nothing: not nothing
+        if storage.failed:
+            # A custom action's call failed or the conversation could not be stored: nothing of the
+            # message was kept, and WeChat will not send it again (it got an answer): ask the resident.
+            return [{"text": self._wording("busy") or ""}]
         return output.messages
 
     async def _deliver_when_done(self, openid: str, bot: asyncio.Future) -> None:

@@ -27,6 +27,7 @@ CHANNEL_RESPONSES = {
     "voice_not_recognized": "utter_wechat_voice_not_recognized",
     "empty": "utter_wechat_empty_message",
     "choices_hint": "utter_wechat_choices_hint",  # under numbered choices
+    "busy": "utter_service_busy",  # the message could not be handled (a failed action, a store down)
 }
 SENTENCE_ENDS = "。！？；\n"
 

@@ -3,11 +3,13 @@
 ``kubernetes-validate`` checks every document against the OpenAPI schema of the Kubernetes version
 it ships (strict: unknown fields are errors). The cluster itself was never run here; what ran on
 this machine is ``make run-prod`` (tests/e2e/test_production.py). Also checked: the nginx
-configuration template is accepted by ``nginx -t`` once filled in.
+configuration template is accepted by ``nginx -t`` once filled in, and pools no connections to
+the servers it posts to.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,7 +19,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from deploy.nginx_conf import render
+from deploy.nginx_conf import TEMPLATE, render
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -116,3 +118,14 @@ def test_nginx_template_is_a_valid_configuration(tmp_path: Path) -> None:
         [nginx, "-t", "-c", str(conf), "-e", str(tmp_path / "error.log")], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_nginx_pools_no_connections_to_servers_that_get_posts() -> None:
+    """nginx passes a POST to the next server only when it was not written: on a connection pooled to a
+    server that has since died it is written, reset, and lost (the resident's message to a Rasa process,
+    Rasa's call of an action). Without ``keepalive`` each goes on a fresh connection, refused by a dead
+    server before anything is sent, so nginx tries the other one."""
+    upstreams = dict(re.findall(r"upstream (\w+) \{(.*?)\}", TEMPLATE.read_text(encoding="utf-8"), re.S))
+    assert {"rasa", "actions"} <= upstreams.keys(), upstreams.keys()
+    for name in ("rasa", "actions"):
+        assert not re.search(r"^\s*keepalive\b", upstreams[name], re.M), name

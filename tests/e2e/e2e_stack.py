@@ -232,6 +232,20 @@ def stop_server(server: Server, grace: float = 20.0) -> None:
         server.process.wait(timeout=grace)
 
 
+def unread_on(port: int) -> bool:
+    """Whether something sent to a server on 127.0.0.1:``port`` waits unread: a connection not yet
+    accepted (a listening socket's queue) or bytes not yet read (an accepted one), from /proc/net/tcp.
+
+    With the server stopped (SIGSTOP), this says a request has reached it and is waiting there.
+    """
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, _, state, queues = line.split()[1:5]
+        # For a listening socket (state 0A) rx_queue is the accept backlog, else the unread bytes.
+        if int(local.rpartition(":")[2], 16) == port and state in ("0A", "01") and int(queues.split(":")[1], 16):
+            return True
+    return False
+
+
 def responds(url: str, accept: Callable[[int, str], bool]) -> bool:
     try:
         status, body, _ = get(url, timeout=5)
@@ -327,16 +341,18 @@ def rasa_command(port: int, endpoints: Path) -> list[str]:
     ]  # fmt: skip
 
 
+def action_command(port: int) -> list[str]:
+    return [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
 def start_stack(stack: Stack, env: dict[str, str], action_port: int, rasa_port: int) -> None:
     """Start both servers and wait until they answer; fail with their logs otherwise."""
     tmp = stack.log_dir
     endpoints = tmp / "endpoints.yml"
     write_endpoints(endpoints, action_port, tmp / "tracker.db")
-    action_cmd = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions"]
-    action_cmd += ["--port", str(action_port)]
     rasa_cmd = rasa_command(rasa_port, endpoints)
     try:
-        actions = start_server("actions", action_cmd, env, tmp)
+        actions = start_server("actions", action_command(action_port), env, tmp)
         stack.servers.append(actions)
         rasa = start_server("rasa", rasa_cmd, env, tmp)
         stack.servers.append(rasa)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -27,7 +28,7 @@ import pytest
 import redis
 import requests
 import test_webchat_browser
-from e2e_stack import MODEL, REPO_ROOT, SENDER_SALT, base_env
+from e2e_stack import MODEL, REPO_ROOT, SENDER_SALT, base_env, unread_on
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -374,16 +375,64 @@ def test_action_server_killed_and_restarted(prod: ProdStack) -> None:
     stored = counts(prod, who)
     assert stored == {"consultations": stored["consultations"], "referrals": 1, "feedback": 1}
     assert stored["consultations"] >= 1
+    wait_restarted(prod, "actions-0", old)
+
+
+def wait_restarted(prod: ProdStack, name: str, old: int) -> None:
+    """Wait until the supervisor has started action server ``name`` again and it answers."""
+    url = prod.action_urls[int(name.rpartition("-")[2])]
     deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:  # the supervisor starts it again
+    while time.monotonic() < deadline:
         try:
-            if prod.pid("actions-0") != old and requests.get(f"{prod.action_urls[0]}/health", timeout=5).ok:
-                break
+            if prod.pid(name) != old and requests.get(f"{url}/health", timeout=5).ok:
+                return
         except (OSError, ValueError, requests.RequestException):
             pass
         time.sleep(2)
-    else:
-        pytest.fail("actions-0 was not restarted\n" + prod.logs())
+    pytest.fail(f"{name} was not restarted\n" + prod.logs())
+
+
+def test_action_servers_killed_in_the_middle_of_a_message(prod: ProdStack) -> None:
+    """Both action servers stopped, a resident's question sent, and the servers killed while Rasa's
+    call of the action waits in one of them (nginx cannot pass a POST it has written to the other):
+    the resident is told politely to send it again, never given an empty answer; once the servers are
+    back the conversation goes on (an answer, feedback, a referral) and everything the resident was
+    told was taken is stored exactly once, nothing of the failed message."""
+    who = sender()
+    before = [post(prod.url, who, m) for m in ("邻居家的树倒了砸坏了我的车", HELPFUL)]
+    assert [a.status_code for a in before] == [200, 200], [a.text[:200] for a in before]
+    names = ["actions-0", "actions-1"]
+    ports = [int(url.rpartition(":")[2]) for url in prod.action_urls]
+    old = {name: prod.kill(name, signal.SIGSTOP) for name in names}
+    question = "老板拖欠我三个月工资不给，我该怎么办"
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(post, prod.url, who, question)
+        try:
+            deadline = time.monotonic() + 120
+            while not any(unread_on(port) for port in ports):  # Rasa -> nginx -> a stopped server
+                if pending.done() or time.monotonic() > deadline:
+                    pytest.fail("the action call never reached a stopped action server")
+                time.sleep(0.05)
+        finally:
+            for name in names:
+                prod.kill(name, signal.SIGKILL)  # the connection is reset under the written request
+        answer = pending.result()
+    shown = polite_or_answered(answer)
+    assert "12348" in shown and "再试" in shown, shown
+    for name in names:
+        wait_restarted(prod, name, old[name])
+    time.sleep(6)  # nginx's fail_timeout for the servers it saw fail
+    if answer.status_code != 200:  # told to send it again: the resident does
+        answer = post(prod.url, who, question)
+    after = [answer] + [post(prod.url, who, step) for step in referral_steps(who, question)[1:]]
+    for reply in after:
+        assert reply.status_code == 200 and polite_or_answered(reply), reply.text[:200]
+    assert "登记编号" in reply_text(after[-1]), reply_text(after[-1])
+    accepted = written_by(prod, who)
+    assert len(accepted["consultations"]) == 2 and len(accepted["feedback"]) == 2, accepted
+    stored = stored_for(prod, who)
+    for kind in ("consultations", "feedback", "referrals"):
+        assert sorted(stored[kind]) == sorted(accepted[kind]), (kind, stored, accepted)
 
 
 def written_by(prod: ProdStack, who: str) -> dict[str, list]:
