@@ -496,3 +496,51 @@ def test_an_operators_words_reach_a_wechat_resident_through_the_customer_service
     time.sleep(SETTLE)
     assert wechat.api.to(openid)[before:] == sent
     api.append(openid, [RESUME])
+
+
+def test_an_action_server_dying_mid_message_gets_the_busy_text_not_silence(wechat: WeChatStack) -> None:
+    """The action server is stopped, a WeChat resident's question sent, and once Rasa's call of the action
+    waits unread in the stopped server it is killed (the connection reset under the written request):
+    the resident gets the polite busy text (12348 and the emergency numbers), the conversation keeps
+    nothing of the attempt, and once the server is back the question sent again is answered. Last in
+    the module: it restarts the action server the other tests share."""
+    import os
+    import signal
+    from concurrent.futures import ThreadPoolExecutor
+
+    from e2e_stack import action_command, unread_on
+
+    from channels.wording import domain_text
+
+    stack = wechat.stack
+    actions = next(s for s in reversed(stack.servers) if s.name.startswith("actions"))
+    port = int(stack.action_url.rpartition(":")[2].split("/")[0])
+    openid = new_openid()
+    question = "老板拖欠我三个月工资不给怎么办"
+    os.killpg(actions.process.pid, signal.SIGSTOP)
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(wechat.converse, openid, message_xml(openid, "text", new_msg_id(), Content=question))
+            try:
+                deadline = time.monotonic() + 120
+                while not unread_on(port):
+                    if pending.done() or time.monotonic() > deadline:
+                        pytest.fail("Rasa's action call never reached the stopped action server")
+                    time.sleep(0.05)
+            finally:
+                os.killpg(actions.process.pid, signal.SIGKILL)  # reset under the written request
+            shown = pending.result(timeout=180)
+        busy = domain_text("utter_service_busy")
+        assert shown == [busy], shown  # not silence, not a half answer
+        assert "12348" in busy and "110" in busy and "120" in busy
+        assert question not in wechat.user_texts(openid), "nothing of the failed attempt is kept"
+    finally:
+        if actions.process.poll() is None:
+            os.killpg(actions.process.pid, signal.SIGKILL)
+        actions.process.wait(timeout=30)
+        again = start_server("actions-restarted", action_command(port), base_env(stack.db_url), stack.log_dir)
+        stack.servers.append(again)
+        wait_until_ready([(again, f"{stack.action_url}/health", lambda status, _: status == 200)])
+    answer = "".join(wechat.converse(openid, message_xml(openid, "text", new_msg_id(), Content=question)))
+    assert "《" in answer and "》第" in answer, answer  # answered with the law once the server is back
+    assert len(stack.consultations(openid)) == 1, "stored once"
