@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 from knowledge.config import MODELS_DIR, REPO_ROOT
 from knowledge.corpus import Article, passage_text
 from knowledge.encoders import onnx_fingerprint, progress_bar
+from knowledge.finetune import save_trained, seed_everything
 from knowledge.index import file_sha256, read_json
 
 STUDENTS_DIR = MODELS_DIR / "distilled"  # one folder per distillation key
@@ -125,9 +125,7 @@ def distill(
     from knowledge.encoders import load_sentence_transformer
 
     started = time.perf_counter()
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     passages = [passage_text(a) for a in articles]
     questions = training_questions(question_files)
     targets = np.concatenate([teacher.encode_passages(passages, progress=progress), teacher.encode_queries(questions)])
@@ -165,9 +163,6 @@ def distill(
             bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
             bar.update(1)
     model.eval()
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save(str(tmp))
     summary = {
         "key": out_dir.name,
         "teacher": str(Path(teacher_dir).relative_to(REPO_ROOT) if Path(teacher_dir).is_relative_to(REPO_ROOT)
@@ -182,11 +177,7 @@ def distill(
         "config": asdict(config),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    (tmp / SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(out_dir)
-    return out_dir
+    return save_trained(model, out_dir, SUMMARY, summary)
 
 
 def _batches(model, texts: list[str], config: DistillConfig) -> list[list[int]]:

@@ -47,6 +47,15 @@ class TrainingConfig:
     seed: int = 13
 
 
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch: a training run is repeatable on one machine (same threads, same CPU)."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
 def base_identity(base_dir: Path) -> str:
     """The base model's identity: its conversion manifest (cheap), else a hash of its files."""
     conversion = read_json(Path(base_dir) / "conversion.json")
@@ -96,9 +105,7 @@ def finetune(
     from knowledge.encoders import load_sentence_transformer
 
     started = time.perf_counter()
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
+    seed_everything(config.seed)
     model = load_sentence_transformer(base_dir, threads)
     prompts = (model.prompts.get("query", ""), model.prompts.get("passage", ""))
     triples = _triples(miner, prompts, pairs_file, articles, config, progress)
@@ -132,9 +139,6 @@ def finetune(
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
             bar.update(1)
     model.eval()
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save(str(tmp))
     summary = {
         "key": out_dir.name,
         "base_model": str(Path(base_dir).name),
@@ -144,8 +148,18 @@ def finetune(
         "config": asdict(config),
         "seconds": round(time.perf_counter() - started, 1),
     }
-    (tmp / SUMMARY).write_text(json.dumps(summary, indent=1))
+    return save_trained(model, out_dir, SUMMARY, summary)
+
+
+def save_trained(model, out_dir: Path, summary_name: str, summary: dict) -> Path:
+    """Write a trained model and its summary to a temporary folder beside ``out_dir``, then rename it: a
+    key's folder is complete (its summary file exists) or absent, never half-written."""
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save(str(tmp))
+    (tmp / summary_name).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp.rename(out_dir)
     return out_dir
 

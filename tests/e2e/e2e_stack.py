@@ -246,6 +246,26 @@ def unread_on(port: int) -> bool:
     return False
 
 
+def reset_under_request(pgid: int, port: int, send: Callable[[], Any], wait_s: float = 120.0) -> Any:
+    """A server dies with a request written to it: stop its process group (SIGSTOP), call ``send`` in a
+    thread, and once that request waits unread in the stopped server (:func:`unread_on` ``port``), kill the
+    group (SIGKILL: the connection is reset under the written request). Returns what ``send`` returned."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    os.killpg(pgid, signal.SIGSTOP)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(send)
+        try:
+            deadline = time.monotonic() + wait_s
+            while not unread_on(port):
+                if pending.done() or time.monotonic() > deadline:
+                    pytest.fail("the request never reached the stopped server")
+                time.sleep(0.05)
+        finally:
+            os.killpg(pgid, signal.SIGKILL)
+        return pending.result(timeout=180)
+
+
 def responds(url: str, accept: Callable[[int, str], bool]) -> bool:
     try:
         status, body, _ = get(url, timeout=5)

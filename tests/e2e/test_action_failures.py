@@ -13,13 +13,20 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 import urllib.parse
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from e2e_stack import Stack, action_command, base_env, get, post_json, start_server, unread_on, wait_until_ready
+from e2e_stack import (
+    Stack,
+    action_command,
+    base_env,
+    get,
+    post_json,
+    reset_under_request,
+    start_server,
+    wait_until_ready,
+)
 
 from channels.wording import domain_text
 
@@ -45,19 +52,9 @@ def test_action_server_killed_in_the_middle_of_a_message(stack: Stack) -> None:
     assert chat.send("你好")
     actions = next(s for s in reversed(stack.servers) if s.name.startswith("actions"))
     port = int(stack.action_url.rpartition(":")[2])
-    os.killpg(actions.process.pid, signal.SIGSTOP)
     try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(chat.post, {"message": QUESTION})
-            try:
-                deadline = time.monotonic() + 120
-                while not unread_on(port):
-                    if pending.done() or time.monotonic() > deadline:
-                        pytest.fail("Rasa's action call never reached the stopped action server")
-                    time.sleep(0.05)
-            finally:
-                os.killpg(actions.process.pid, signal.SIGKILL)  # reset under the written request
-            assert_polite_try_again(*pending.result())
+        answer = reset_under_request(actions.process.pid, port, lambda: chat.post({"message": QUESTION}))
+        assert_polite_try_again(*answer)
         actions.process.wait(timeout=30)
         # While it is down (connection refused): the same answer, on the REST channel too.
         assert_polite_try_again(*chat.post({"message": QUESTION}))

@@ -506,9 +506,8 @@ def test_an_action_server_dying_mid_message_gets_the_busy_text_not_silence(wecha
     the module: it restarts the action server the other tests share."""
     import os
     import signal
-    from concurrent.futures import ThreadPoolExecutor
 
-    from e2e_stack import action_command, unread_on
+    from e2e_stack import action_command, reset_under_request
 
     from channels.wording import domain_text
 
@@ -517,19 +516,9 @@ def test_an_action_server_dying_mid_message_gets_the_busy_text_not_silence(wecha
     port = int(stack.action_url.rpartition(":")[2].split("/")[0])
     openid = new_openid()
     question = "老板拖欠我三个月工资不给怎么办"
-    os.killpg(actions.process.pid, signal.SIGSTOP)
     try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(wechat.converse, openid, message_xml(openid, "text", new_msg_id(), Content=question))
-            try:
-                deadline = time.monotonic() + 120
-                while not unread_on(port):
-                    if pending.done() or time.monotonic() > deadline:
-                        pytest.fail("Rasa's action call never reached the stopped action server")
-                    time.sleep(0.05)
-            finally:
-                os.killpg(actions.process.pid, signal.SIGKILL)  # reset under the written request
-            shown = pending.result(timeout=180)
+        xml = message_xml(openid, "text", new_msg_id(), Content=question)
+        shown = reset_under_request(actions.process.pid, port, lambda: wechat.converse(openid, xml))
         busy = domain_text("utter_service_busy")
         assert shown == [busy], shown  # not silence, not a half answer
         assert "12348" in busy and "110" in busy and "120" in busy
