@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -532,6 +533,18 @@ def test_a_rasa_server_killed_behind_nginx(prod: ProdStack) -> None:
         answers = [f.result() for f in inflight]
     for answer in answers:
         polite_or_answered(answer)  # answered, or a polite 503 for the one that died with it
+    # A killed process with a large heap takes a moment to exit and its listening socket takes connections
+    # until then: a message nginx writes to it in that moment is reset and answered with the polite 503, like
+    # the ones in flight (nginx does not send a written POST again; CI hit it once). "Afterwards" starts when
+    # the port refuses connections.
+    port = int(prod.rasa_urls[0].rpartition(":")[2])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            break
+        time.sleep(0.1)
     # Afterwards every message goes to the other server.
     for step in ("老板拖欠我三个月工资不给，我该怎么办", '/feedback{"helpful": "no"}'):
         answer = post(prod.url, who, step)
