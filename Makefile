@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run   — install, build a quick search index and train the dialogue model side by side, start the
-#                assistant, then fine-tune and re-index in the background (swapped in while serving)
+#   make run   — install, build the search index (from the vectors shipped with the corpus) and train the
+#                dialogue model side by side, start the assistant
 #   make test  — install, start/check the services, run the whole test suite
 # Every step is cached: a second run only redoes what changed.
 
@@ -9,10 +9,9 @@ PY := .venv/bin/python
 
 .PHONY: run run-prod test setup setup-app setup-rasa setup-staff build-knowledge build-knowledge-quick train lint bench services browser nginx clean staff fuzz load
 
-# First answer sooner: scripts/run.sh --build trains Rasa in the background while it builds the index on the
-# base model (unless the fine-tuned one is ready), starts the action server and the staff app as soon as that
-# index exists, and Rasa once its model is trained; the full build (fine-tuning, re-index) then runs in the
-# background while serving.
+# First answer sooner: scripts/run.sh --build trains Rasa in the background while it builds the index, starts
+# the action server and the staff app as soon as that index exists, and Rasa once its model is trained; with
+# KNOWLEDGE_FINETUNE=1 the full build (fine-tuning, re-index) then runs in the background while serving.
 run: setup
 	scripts/run.sh --build --improve-index
 

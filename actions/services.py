@@ -1,7 +1,8 @@
 """The action server's shared services: the search engine and the records database.
 
 The search engine is loaded once and swapped for a newer index's while serving (``knowledge.serving``:
-``make run`` serves a quick index first and the fine-tuned model's when the background build lands).
+e.g. the national corpus's index when its first build lands, or with ``KNOWLEDGE_FINETUNE=1`` the fine-tuned
+model's after ``make run``'s quick one).
 """
 
 from __future__ import annotations

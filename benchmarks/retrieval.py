@@ -7,7 +7,9 @@ on the tuning split; FAQ entries asked with an evaluated question are hidden fro
 question sees its own answer. The second stage (knowledge/rerank.py) is scored as shipped
 (knowledge/data/rerank/second_stage.json) and, for the ablation, retrained here on the tuning split with
 each feature group left out (same setting as the shipped one; benchmarks/train_rerank.py); a paired
-bootstrap over the held-out questions gives the interval of its difference to the product. Its own cost
+bootstrap over the held-out questions gives the interval of its difference to the fusion. ``--finetuned``
+adds the model ``KNOWLEDGE_FINETUNE=1`` makes on this machine (off by default) with a second stage trained
+on its own features, and the paired difference of the product to it. Its own cost
 (features + scoring, without the search) is timed separately. Writes docs/benchmarks/retrieval.json and
 prints a Markdown table.
 """
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -38,39 +41,46 @@ from knowledge.rerank import FEATURES, GROUPS, WEIGHTS_FILE, SecondStage  # noqa
 EVAL = REPO / "knowledge" / "data" / "eval"
 OUT = REPO / "docs" / "benchmarks" / "retrieval.json"
 
-PRODUCT = "fine-tuned e5 + bm25 + faq (product)"
-SECOND_STAGE = "product + second stage"
-CONFIGS = {  # label → (model, fusion weights, second stage: None, "shipped" or "-group" to leave out)
+FUSION = "e5-small + bm25 + faq (fusion)"
+PRODUCT = "fusion + second stage (product)"
+TUNED_PRODUCT = "fine-tuned e5: fusion + its own second stage"
+CONFIGS = {  # label → (model, fusion weights, second stage: None, "shipped", "own" or "-group" to leave out)
     "bm25 (jieba)": ("base", Weights(dense=0.0, lexical=1.0, faq=0.0), None),
     "e5-small (plain)": ("base", Weights(dense=1.0, lexical=0.0, faq=0.0), None),
     "e5-small + bm25": ("base", Weights(faq=0.0), None),
-    "e5-small + bm25 + faq": ("base", Weights(), None),
+    FUSION: ("base", Weights(), None),
+    PRODUCT: ("base", Weights(), "shipped"),
+    **{f"product − {group}": ("base", Weights(), f"-{group}") for group in GROUPS},
+    # With --finetuned: the model KNOWLEDGE_FINETUNE=1 makes on this machine, its second stage trained here on its
+    # own features (tuning split + FAQ questions, C = 1: the setting its cross-validation chose on 2026-12-08).
     "fine-tuned e5 (dense)": ("tuned", Weights(dense=1.0, lexical=0.0, faq=0.0), None),
-    PRODUCT: ("tuned", Weights(), None),
-    SECOND_STAGE: ("tuned", Weights(), "shipped"),
-    **{f"product + second stage − {group}": ("tuned", Weights(), f"-{group}") for group in GROUPS},
+    "fine-tuned e5 + bm25 + faq (fusion)": ("tuned", Weights(), None),
+    TUNED_PRODUCT: ("tuned", Weights(), "own"),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="held-out split only")
+    parser.add_argument("--finetuned", action="store_true",
+                        help="also the fine-tuned model (KNOWLEDGE_FINETUNE=1; trained and indexed first if missing)")
     args = parser.parse_args()
     settings = Settings()
     splits = {"heldout": read_queries(EVAL / "stard_heldout.jsonl")}
     if not args.quick:
         splits["tune"] = read_queries(EVAL / "stard_tune.jsonl")
     results: dict = {"configs": {}, "machine": _machine()}
-    # The baseline model gets an index of its own next to the product's (built once, then reused).
-    base_index = settings.index_dir.with_name("index-base")
-    engines = {
-        "base": open_engine(Settings(model_dir=settings.base_model_dir, index_dir=base_index)),
-        "tuned": open_engine(settings, strict=True),
-    }
+    engines = {"base": open_engine(settings, strict=True)}
+    if args.finetuned:
+        engines["tuned"] = _finetuned_engine(settings)
     shipped = SecondStage.load(WEIGHTS_FILE)
-    stages = {None: None, "shipped": shipped, **_ablations(engines["tuned"], shipped)}
+    stages = {None: None, "shipped": shipped, **_ablations(engines["base"], shipped)}
+    if "tuned" in engines:
+        stages["own"] = _own_stage(engines["tuned"])
     per_question = {}
     for label, (model, weights, stage) in CONFIGS.items():
+        if model not in engines:
+            continue
         engine = engines[model]
         engine.weights = weights
         engine.second_stage = stages[stage]
@@ -78,7 +88,7 @@ def main() -> None:
         for split, queries in splits.items():
             engine.exclude_faq_questions(q.question for q in queries)
             row[split] = evaluate(queries, lambda q, k, e=engine: [h.id for h in e.search(q, k)])
-            if split == "heldout" and label in (PRODUCT, SECOND_STAGE):
+            if split == "heldout" and label in (FUSION, PRODUCT, TUNED_PRODUCT):
                 per_question[label] = _per_question(engine, queries)
         engine.second_stage = None
         results["configs"][label] = row
@@ -86,16 +96,49 @@ def main() -> None:
     results["second_stage"] = {
         "file": str(WEIGHTS_FILE.relative_to(REPO)),
         "about": {k: v for k, v in (shipped.about or {}).items() if k != "cross_validation"},
-        "paired_bootstrap_heldout": _paired_bootstrap(per_question[PRODUCT], per_question[SECOND_STAGE]),
-        "cost_ms": _second_stage_cost(engines["tuned"], shipped, splits["heldout"]),
+        "paired_bootstrap_heldout": _paired_bootstrap(per_question[FUSION], per_question[PRODUCT]),
+        "cost_ms": _second_stage_cost(engines["base"], shipped, splits["heldout"]),
     }
-    print(json.dumps(results["second_stage"], ensure_ascii=False), flush=True)
+    if TUNED_PRODUCT in per_question:
+        results["finetuned"] = {
+            "encoder_fingerprint": engines["tuned"].encoder.fingerprint,
+            "paired_bootstrap_heldout_product_minus_finetuned": _paired_bootstrap(per_question[TUNED_PRODUCT],
+                                                                                  per_question[PRODUCT]),
+        }
+    print(json.dumps({k: results[k] for k in ("second_stage", "finetuned") if k in results}, ensure_ascii=False),
+          flush=True)
     results["rss_mb"] = _search_process_rss()
     if not args.quick:
         results["full_build_seconds"] = _full_build_seconds(settings)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     print(markdown(results))
+
+
+def _finetuned_engine(settings: Settings):
+    """The engine of the model fine-tuning makes here, on an index of its own (both built if missing)."""
+    import os
+
+    from knowledge.setup import prepare
+
+    os.environ["KNOWLEDGE_FINETUNE"] = "1"
+    try:
+        tuned = Settings().teacher_dir
+        index_dir = settings.index_dir.with_name(settings.index_dir.name + "-finetuned")
+        tuned_settings = replace(settings, model_dir=tuned, teacher_dir=tuned, index_dir=index_dir,
+                                 shipped_vectors=None)
+        prepare(tuned_settings, progress=True)
+        return open_engine(tuned_settings, strict=True)
+    finally:
+        del os.environ["KNOWLEDGE_FINETUNE"]
+
+
+def _own_stage(engine) -> SecondStage:
+    """A second stage trained on this engine's own features (tuning split + FAQ questions, C = 1)."""
+    tune = read_queries(EVAL / "stard_tune.jsonl")
+    cases = collect(engine, tune) + collect(engine, faq_queries(engine, read_queries(EVAL / "stard_heldout.jsonl")
+                                                                 + tune))
+    return train(cases, c=1.0)
 
 
 def _ablations(engine, shipped: SecondStage) -> dict[str, SecondStage]:
@@ -171,7 +214,7 @@ def _full_build_seconds(settings: Settings) -> float:
 
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
-        build_from_settings(Settings(model_dir=settings.model_dir, index_dir=Path(scratch)), progress=False)
+        build_from_settings(replace(settings, index_dir=Path(scratch), shipped_vectors=None), progress=False)
         return round(time.perf_counter() - started, 1)
 
 

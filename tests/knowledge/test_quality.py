@@ -1,6 +1,6 @@
 """The served model's quality, checked on every run: held-out retrieval and the ONNX export against torch.
 
-Whichever way the model was obtained (fine-tuned now, or reused from the cache of its training key), the
+Whichever model the engine serves (the base model by default, a fine-tuned one with KNOWLEDGE_FINETUNE=1), the
 product engine must keep the held-out quality recorded in docs/benchmarks.md, and the ONNX encoders the
 engine serves with must agree with the torch model they were exported from.
 """
@@ -16,9 +16,9 @@ from knowledge.evaluate import evaluate, read_queries
 
 pytestmark = pytest.mark.model
 HELDOUT = REPO_ROOT / "knowledge" / "data" / "eval" / "stard_heldout.jsonl"
-# docs/benchmarks.md: R@10 0.730, MRR@10 0.581 with the second stage (0.702 / 0.563 by the fusion alone);
-# the floor allows 0.01 of noise.
-MIN_RECALL_AT_10, MIN_MRR_AT_10 = 0.72, 0.57
+# docs/benchmarks.md: R@10 0.719, MRR@10 0.581 with the second stage on the base model (0.694 / 0.562 by the
+# fusion alone; 2026-12-08); the floor allows 0.01 of noise.
+MIN_RECALL_AT_10, MIN_MRR_AT_10 = 0.71, 0.57
 
 
 def test_held_out_quality_holds(engine):
