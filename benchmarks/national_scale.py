@@ -12,6 +12,8 @@ never touched), then, each in a fresh process as a user would run them:
 3. one article marked repealed and one article's text changed, rebuilt (embeds one article);
 4. a search process: loads the engine, asks national STARD questions; warm p50/p95 and its RSS.
 
+The first build takes the vectors shipped for the default encoder (``knowledge/data/vectors``, checked on a
+sample), as a fresh clone's does; ``KNOWLEDGE_SHIPPED_VECTORS=0`` measures embedding everything.
 The national texts default to the ones shipped in ``knowledge/data/national``. Each build's progress
 (steps, the embedding bar with rate and ETA) is shown on stderr as it runs. Writes
 docs/benchmarks/national_scale.json; the faiss comparison is ``benchmarks/dense_index.py``.
@@ -110,6 +112,8 @@ def main() -> None:
     parser.add_argument("--national", type=Path, default=DEFAULT_NATIONAL)
     parser.add_argument("--questions", type=Path, default=QUESTIONS, help="STARD questions on national articles")
     parser.add_argument("--keep", type=Path, help="use (and keep) this folder instead of a temporary one")
+    parser.add_argument("--out", type=Path, help="where to write the results (default: docs/benchmarks/"
+                                                 "national_scale.json, or national_scale_memory.json)")
     parser.add_argument("--skip-build", action="store_true", help="reuse the index in --keep")
     parser.add_argument("--dense-index", default=os.environ.get("KNOWLEDGE_DENSE_INDEX", "flat"),
                         help="kind of nearest-neighbour index for the search step; a comma list runs one each")
@@ -148,7 +152,7 @@ def main() -> None:
         results["search"][kind] = {**search, "load_avg_1min": round(os.getloadavg()[0], 1)}
     results["load_avg_1min"] = os.getloadavg()[0]
     print(json.dumps(results, ensure_ascii=False, indent=1))
-    out = OUT.with_name("national_scale_memory.json") if args.random_vectors else OUT
+    out = args.out or (OUT.with_name("national_scale_memory.json") if args.random_vectors else OUT)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     if not args.keep:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m knowledge {build,status,search,show,evaluate}``.
+"""Command line: ``python -m knowledge {build,status,search,show,evaluate,ship-vectors}``.
 
 ``search`` and ``show`` say which version of its text each article comes from (title, effective date, status).
 """
@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from knowledge.config import Settings
+from knowledge.config import REPO_ROOT, Settings
 from knowledge.corpus import (
     VERSION_MARK,
     Article,
@@ -68,7 +68,39 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--top-k", type=int, default=10)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=_evaluate)
+
+    ship = commands.add_parser(
+        "ship-vectors", help="write the vectors of built indexes into knowledge/data/vectors (a maintainer's step "
+                             "after the corpus or the encoder changes; fresh clones then embed nothing)")
+    ship.add_argument("index_dirs", nargs="+", help="index folders built with the same encoder (e.g. var/index "
+                                                    "var/index-national)")
+    ship.set_defaults(run=_ship)
     return parser
+
+
+def _ship(args) -> int:
+    from pathlib import Path
+
+    from knowledge.index import load_vectors, read_manifest
+    from knowledge.shipped_vectors import merge, question_key, save
+
+    settings = Settings()
+    with settings.faq_file.open(encoding="utf-8") as lines:  # every question (each corpus keeps those it can cite)
+        questions = {str(r["id"]): r["question"] for r in map(json.loads, filter(str.strip, lines))}
+    fingerprints, passages, faq = set(), [], []
+    for folder in map(Path, args.index_dirs):
+        manifest = read_manifest(folder)
+        articles, asked = (load_vectors(folder, name, manifest or {}) for name in ("articles", "faq"))
+        if manifest is None or articles is None or asked is None:
+            raise FileNotFoundError(f"no complete index in {folder}")
+        fingerprints.add(manifest["encoder_fingerprint"])
+        passages.append(zip((e["hash"] for e in manifest["articles"]), articles))
+        faq.append((question_key(questions[i]), v) for i, v in zip(manifest["faq"], asked) if i in questions)
+    if len(fingerprints) != 1:
+        raise ValueError(f"the folders were built with different encoders: {sorted(fingerprints)}")
+    path = save(fingerprints.pop(), merge(*passages), merge(*faq))
+    print(json.dumps({"file": str(path.relative_to(REPO_ROOT)), "mb": round(path.stat().st_size / 2**20, 1)}))
+    return 0
 
 
 def _build(args) -> int:

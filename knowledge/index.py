@@ -20,7 +20,9 @@ precision), so the index can be served with that model while the settings name a
 What is indexed is decided by :func:`knowledge.content.searchable`, as for loading. A rebuild embeds
 only articles whose passage text is new (keyed by content hash) and reuses the rest, as long as the
 encoder is the same; a different encoder re-embeds everything. When nothing changed the encoder is
-never loaded, so a no-op rebuild takes seconds.
+never loaded, so a no-op rebuild takes seconds. A first build takes the vectors the repository ships for
+its encoder (:mod:`knowledge.shipped_vectors`, checked against the local encoder on a sample) and embeds
+only what they lack: a fresh clone's national index embeds nothing.
 
 The approximate index is built from articles.npy after the vectors, and again only when they or its
 build parameters change: switching ``KNOWLEDGE_DENSE_INDEX`` to ``hnsw`` on an existing index builds the
@@ -52,6 +54,8 @@ from knowledge.dense import PERSISTED, DenseIndex, build_faiss, build_params, re
 from knowledge.encoders import Encoder, onnx_fingerprint
 from knowledge.faq import FaqEntry
 from knowledge.lexical import ARRAY_FILES, LexicalIndex, tokenize
+from knowledge.shipped_vectors import MIN_COSINE, agrees, question_key
+from knowledge.shipped_vectors import load as load_shipped
 
 MANIFEST = "manifest.json"
 LEXICAL_DIR = "lexical"
@@ -187,6 +191,7 @@ def build_index(
     dense_index: str = "flat",
     threads: int = 1,
     made_by: dict | None = None,
+    shipped_dir: Path | None = None,
 ) -> BuildReport:
     """Write the index for ``content``; ``encoder`` is called only if something must be embedded.
 
@@ -208,7 +213,6 @@ def build_index(
         return BuildReport(len(articles), 0, len(articles), content.withheld, len(faq), seconds,
                            dense_index=dense_index, ann_build_seconds=ann_seconds)
     old = _previous_vectors(index_dir, fingerprint)
-    missing = [i for i, h in enumerate(hashes) if h not in old]
     stored_faq = _stored_faq_vectors(index_dir, fingerprint, faq)
     loaded: list[Encoder] = []
 
@@ -218,6 +222,13 @@ def build_index(
             loaded.append(encoder())
         return loaded[0]
 
+    shipped_questions: dict[str, np.ndarray] = {}
+    if shipped_dir is not None and (any(h not in old for h in hashes) or stored_faq is None):
+        shipped = _shipped(fingerprint, articles, hashes, old, model, progress, shipped_dir)
+        if shipped is not None:
+            old = {**{h: shipped.passages[h] for h in hashes if h in shipped.passages}, **old}
+            shipped_questions = shipped.questions
+    missing = [i for i, h in enumerate(hashes) if h not in old]
     embed_started = time.perf_counter()
     if missing:
         _say(progress, f"embedding {len(missing)} new or changed articles, reusing {len(articles) - len(missing)}")
@@ -231,8 +242,7 @@ def build_index(
     if missing:
         vectors[missing] = fresh
     if stored_faq is None:
-        _say(progress, f"embedding {len(faq)} FAQ questions")
-        stored_faq = model().encode_queries([e.question for e in faq]) if faq else np.zeros((0, dimension))
+        stored_faq = _faq_vectors(faq, shipped_questions, model, dimension, progress)
     tokens = _tokens(index_dir, articles, hashes)
     _write(index_dir, content, hashes, vectors, stored_faq, tokens, fingerprint, made_by)
     del vectors, old  # the approximate index is built from articles.npy: one copy of the vectors in memory
@@ -260,7 +270,7 @@ def build_from_settings(settings, progress: bool = True) -> BuildReport:
         raise FileNotFoundError(f"no ONNX export in {settings.model_dir}: run `python -m knowledge build`")
     made_by = model_entry(settings.model_dir, settings.precision)
     return build_index(content, lambda: settings.encoder(build=True), fingerprint, settings.index_dir, progress,
-                       settings.dense_index, settings.build_threads, made_by)
+                       settings.dense_index, settings.build_threads, made_by, settings.shipped_vectors)
 
 
 def _unchanged(index_dir: Path, content: Searchable, hashes: list[str], fingerprint: str) -> bool:
@@ -293,6 +303,41 @@ def _stored_faq_vectors(index_dir: Path, fingerprint: str, faq: list[FaqEntry]) 
 
 def _faq_hash(faq: list[FaqEntry]) -> str:
     return hashlib.sha256("\n".join(f"{e.id}\t{e.question}\t{e.cites}" for e in faq).encode()).hexdigest()[:16]
+
+
+def _shipped(fingerprint: str, articles, hashes: list[str], old: dict, model: Callable[[], Encoder],
+             progress: bool, folder: Path):
+    """The shipped vectors of this encoder, if the repository has them and the local encoder agrees."""
+    shipped = load_shipped(fingerprint, folder)
+    if shipped is None:
+        return None
+    wanted = {h: passage_text(a) for a, h in zip(articles, hashes) if h not in old}
+    lowest = agrees(shipped.passages, wanted, lambda texts: model().encode_passages(texts, progress=False))
+    if lowest < MIN_COSINE:
+        log.warning("shipped vectors of %s ignored: the local encoder differs (min cosine %.4f)", fingerprint, lowest)
+        _say(progress, f"shipped vectors not used: this machine's encoder differs (min cosine {lowest:.4f})")
+        return None
+    usable = sum(h in shipped.passages for h in wanted)
+    _say(progress, f"taking {usable} of {len(wanted)} article vectors shipped for this encoder (checked: min cosine "
+                   f"{lowest:.4f})")
+    return shipped
+
+
+def _faq_vectors(faq: list[FaqEntry], shipped: dict[str, np.ndarray], model: Callable[[], Encoder],
+                 dimension: int, progress: bool) -> np.ndarray:
+    """FAQ question vectors: the shipped ones, the rest embedded."""
+    vectors = np.zeros((len(faq), dimension), dtype=np.float32)
+    todo = []
+    for i, entry in enumerate(faq):
+        vector = shipped.get(question_key(entry.question))
+        if vector is None:
+            todo.append(i)
+        else:
+            vectors[i] = vector
+    if todo:
+        _say(progress, f"embedding {len(todo)} FAQ questions")
+        vectors[todo] = model().encode_queries([faq[i].question for i in todo])
+    return vectors
 
 
 def _previous_vectors(index_dir: Path, fingerprint: str) -> dict[str, np.ndarray]:

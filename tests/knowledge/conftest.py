@@ -66,6 +66,7 @@ def small_faq(tmp_path):
 
 @pytest.fixture
 def small_settings(tmp_path, base_model_dir, small_faq):
-    """Settings of a small corpus (its own laws, local and index folders) with the small FAQ."""
+    """Settings of a small corpus (its own laws, local and index folders) with the small FAQ; everything is
+    embedded (no shipped vectors: these tests are about embedding and reuse)."""
     return Settings(model_dir=base_model_dir, index_dir=tmp_path / "index", laws_dir=tmp_path / "laws",
-                    local_dir=tmp_path / "local", faq_file=small_faq)
+                    local_dir=tmp_path / "local", faq_file=small_faq, shipped_vectors=None)
