@@ -396,9 +396,10 @@ _FRAMING = re.compile(
     # which number or whom to call (该打119还是找燃气公司), a refund (不给退), dates that clash (两个会撞车了)
     r"|(该|应该|要)(打|找|叫)[^，]{0,8}还是|还是(打|找|叫)[^，]{0,6}(公司|电话|[0-9]{3})|先问问|备着"
     r"|(不给|不让|不肯|不能|没给)退|退货|退款|(会|课|会议|考试|时间|日子|档期|活动)[^，]{0,2}撞(车|期|档)"
-    # a landlord or company that does nothing (房东不管), a thing seen that makes one dizzy (一看到欠条就血压升高)
+    # a landlord or company that does nothing (房东不管), a thing that makes one feel ill whenever it is seen
+    # (一看到欠条就血压升高; not 看见孩子掉河里就喊人)
     r"|(房东|物业|公司|老板|厂家|商家|村里)(都|也)?(不管|不修|不理|不给|不退|不赔)"
-    r"|(一)?(看到|听到|想到|提到|看见)[^，]{0,8}就"
+    r"|一(看到|听到|想到|提到|看见)[^，]{0,8}就[^，]{0,4}(头晕|头疼|头痛|血压|心慌|想吐|来气|生气|烦|难受|发抖|晕)"
 )
 # The past, or already handled: it frames the whole message wherever it stands.
 _PAST = re.compile(

@@ -496,6 +496,8 @@ def test_round19_things_weather_deaths_and_questions_are_not_emergencies(text: s
         ("山洪把我叔冲下去了", ("110", "120")),
         ("有个小孩沉到河底了", ("110", "120")),
         ("孩子不见了 水库边上有他的拖鞋", ("110", "120")),
+        # (seeing a danger and running for help is not "whenever I see it I feel ill")
+        ("我看见孩子掉进鱼塘里就跑过来叫人", ("110", "120")),
         # Cantonese (噎亲, 面…紫晒, 入咗嚟, 匿埋), Wu (勿响), Shaanxi (额们, 着咧), homophones (燃汽, 遭电打)
         ("细路食嘢噎亲 面都紫晒", ("120",)),
         ("有贼入咗嚟 我匿埋喺床底", ("110",)),
