@@ -559,6 +559,11 @@ def test_round20_classes_of_wording_get_their_numbers(text: str, numbers: tuple[
         "高空坠物砸坏了我的车 找谁",
         "烤着炭火打麻将的时候被人骗了钱",
         "跟了我十年的员工要辞职",
+        "这徒弟跟了我好几个月了 工资谁发",
+        "这事让我走不出来",
+        "村里要强拆我家房子",
+        "晾的被子挂在阳台外面被风吹走了 物业管不管",
+        "小区积水到小腿 物业也不来抽水",
     ],
 )
 def test_round20_jokes_how_to_and_look_alikes_are_not_emergencies(text: str) -> None:
