@@ -564,6 +564,8 @@ def test_round20_classes_of_wording_get_their_numbers(text: str, numbers: tuple[
         "村里要强拆我家房子",
         "晾的被子挂在阳台外面被风吹走了 物业管不管",
         "小区积水到小腿 物业也不来抽水",
+        # a person hit by a vehicle, told as a dispute about who was at fault
+        "我妈被电动车撞了 司机说是我妈自己摔的",
     ],
 )
 def test_round20_jokes_how_to_and_look_alikes_are_not_emergencies(text: str) -> None:
