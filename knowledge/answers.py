@@ -14,7 +14,7 @@ agent assist (``staff/``), so an operator sees exactly the answer the bot would 
 
 | variable | default | meaning |
 |---|---|---|
-| ``ANSWER_MIN_SCORE`` | ``0.66`` | fused score of the best article below which the bot does not answer alone
+| ``ANSWER_MIN_SCORE`` | ``0.92`` | fused score of the best article below which the bot does not answer alone
   (calibrated by ``benchmarks/answer_threshold.py`` and ``benchmarks/answer_precision.py``) |
 | ``FAQ_MIN_SIMILARITY`` | ``0.92`` | question similarity above which a curated FAQ answer (or an approved
   operator entry) is given (checked by ``benchmarks/answer_threshold.py``) |
@@ -43,7 +43,7 @@ import numpy as np
 from knowledge.engine import Consultation, FaqMatch, Hit, SearchEngine
 from knowledge.normalize import normalize_query
 
-ANSWER_MIN_SCORE = float(os.environ.get("ANSWER_MIN_SCORE", "0.66"))
+ANSWER_MIN_SCORE = float(os.environ.get("ANSWER_MIN_SCORE", "0.92"))
 FAQ_MIN_SIMILARITY = float(os.environ.get("FAQ_MIN_SIMILARITY", "0.92"))
 ANSWER_MAX_ARTICLES = int(os.environ.get("ANSWER_MAX_ARTICLES", "3"))
 ANSWER_SCORE_GAP = float(os.environ.get("ANSWER_SCORE_GAP", "0.05"))
