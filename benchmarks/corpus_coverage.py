@@ -39,7 +39,7 @@ def main() -> None:
     stard = {name: _jsonl(path) for name, path in STARD.items()}
     results: dict = {"date": time.strftime("%Y-%m-%d"), "faq_cites": len(cites),
                      "stard_questions": {n: len(q) for n, q in stard.items()}, "corpora": {}}
-    for corpus, (laws, _) in CORPORA.items():
+    for corpus, (laws, _, _) in CORPORA.items():
         started = time.perf_counter()
         content = searchable([REPO / laws, DATA / "local"], FAQ)
         load_s = time.perf_counter() - started

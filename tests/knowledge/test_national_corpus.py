@@ -151,11 +151,17 @@ def test_corpus_setting_selects_folder_and_index(monkeypatch):
     monkeypatch.delenv("KNOWLEDGE_LAWS_DIR", raising=False)
     monkeypatch.delenv("KNOWLEDGE_INDEX_DIR", raising=False)
     monkeypatch.delenv("KNOWLEDGE_CORPUS", raising=False)
-    assert (Settings().corpus, Settings().laws_dir, Settings().index_dir) == (
-        "county", COUNTY, REPO_ROOT / "var" / "index")
+    monkeypatch.delenv("KNOWLEDGE_DENSE_INDEX", raising=False)
+    assert (Settings().corpus, Settings().laws_dir, Settings().index_dir, Settings().dense_index) == (
+        "county", COUNTY, REPO_ROOT / "var" / "index", "flat")
     monkeypatch.setenv("KNOWLEDGE_CORPUS", "national")
-    assert (Settings().corpus, Settings().laws_dir, Settings().index_dir) == (
-        "national", NATIONAL, REPO_ROOT / "var" / "index-national")
+    # Exact search over 57,059 vectors is most of a search's time beyond the encoder; HNSW finds the same top 10
+    # (docs/benchmarks.md), so the national corpus defaults to it.
+    assert (Settings().corpus, Settings().laws_dir, Settings().index_dir, Settings().dense_index) == (
+        "national", NATIONAL, REPO_ROOT / "var" / "index-national", "hnsw")
+    assert Settings.of_corpus("national").dense_index == "hnsw" and Settings.of_corpus("county").dense_index == "flat"
+    monkeypatch.setenv("KNOWLEDGE_DENSE_INDEX", "fp16")  # a site's choice wins
+    assert Settings().dense_index == Settings.of_corpus("county").dense_index == "fp16"
     monkeypatch.setenv("KNOWLEDGE_CORPUS", "nation")
     with pytest.raises(ValueError, match="KNOWLEDGE_CORPUS='nation'"):
         Settings()
