@@ -17,10 +17,14 @@ header and in docs/benchmarks.md; their misses were then seen (round 17's last o
 (figures in its header), then its misses were fixed by class. ``round19``: written blind the same way by
 another engineer, committed before its first run (figures in its header), then its misses were fixed by
 class. ``round20``: written blind the same way by a third engineer, committed before its first run (figures in
-its header), then its misses were fixed by class. From round 18 on the learned score is trained on every part
-(scripts/train_emergency_score.py); how it does on a round it has not seen is measured by leaving that round out
-(benchmarks/emergency.py --leave-one-round-out). Each line is ``kind<TAB>message``; for emergencies the kind
-says which numbers the reply must contain, for non-emergencies which kind's words the message borrows.
+its header), then its misses were fixed by class. ``round21``: written blind by a fourth engineer while round 20
+was being merged, on purpose unlike the earlier rounds (voice-input errors, relatives calling for someone else,
+minority-region Mandarin, a legal story with one live-danger clause, look-alikes that quote the numbers),
+committed before its first run (figures in its header), then its misses were fixed by class. From round 18 on the
+learned score is trained on every part (scripts/train_emergency_score.py); how it does on a round it has not seen
+is measured by leaving that round out (benchmarks/emergency.py --leave-one-round-out). Each line is
+``kind<TAB>message``; for emergencies the kind says which numbers the reply must contain, for non-emergencies
+which kind's words the message borrows.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
-PARTS = ("dev", "heldout", *(f"round{n}" for n in range(9, 21)))
+PARTS = ("dev", "heldout", *(f"round{n}" for n in range(9, 22)))
 # The rounds written after dev: each one's first run is in its header. The rules were changed on their misses
 # afterwards and the score is trained on them, so only a leave-one-round-out run measures unseen wording.
 HELD_OUT_PARTS = PARTS[1:]

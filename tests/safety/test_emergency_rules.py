@@ -570,3 +570,79 @@ def test_round20_classes_of_wording_get_their_numbers(text: str, numbers: tuple[
 )
 def test_round20_jokes_how_to_and_look_alikes_are_not_emergencies(text: str) -> None:
     assert safety.detect(text).kinds == ()
+
+
+# Round 21's misses, by class: new sentences of each class, not round 21's own.
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        # framing words that are not framing: a bedridden person in a fire, the intensifier 死死的, 怎么办呢 asking
+        # what to do now, someone met online, running after someone (追过去了), the TV set smashed
+        ("厨房烧起来了 我婆婆瘫在床上动不了", ("119", "120")),
+        ("孩子浑身发紫 手攥得死死的 叫不应", ("120",)),
+        ("我爸倒在院子里了 嘴歪了 怎么办呢", ("120",)),
+        ("网上聊的那个男的把我锁在出租屋里了", ("110",)),
+        ("我老公拿着棍子打我 我往外跑 他追过去了", ("110", "12338")),
+        ("我老公把电视摔了 现在拿板凳砸我", ("110", "12338")),
+        # a legal question before first-person pills already taken or last words at the water
+        ("我想问离婚房子怎么分 算了 我已经把一瓶安眠药都吃了", ("110", "120", "12356")),
+        ("我想问下遗嘱怎么写才有效 我到了河边了 发完这条就跳", ("110", "120", "12356")),
+        # an old complaint, then the smell strong now; an old accident, then a new one today
+        ("燃气公司一直不来检修 之前打过好几次电话 现在厨房里煤气味特别冲", ("119",)),
+        ("上回的车祸还在打官司 结果刚才我爸又被一辆三轮车碰倒了 躺着起不来", ("122", "120")),
+        # the flame out while the gas still flows; a gas alarm sounding now
+        ("煤气灶的火被风吹灭了 气还在往外冒", ("119",)),
+        ("家里的燃气报警器一直在响 屋里没人", ("119",)),
+        # voice slips: 抽疯, 中疯, 家报, 就护车
+        ("我孙子抽疯了 口吐白沫", ("120",)),
+        ("老伴好像中疯了", ("120",)),
+        ("家报了 他正在踢我", ("110", "12338")),
+        ("我爸没有心跳了 快叫就护车", ("120",)),
+        # an ex-spouse named by the divorce; locked in a room by someone at home
+        ("离了婚的那个又来了 在楼道里掐我脖子", ("110", "12338")),
+        ("他把我关在房间里两天了 不给吃饭 孩子在哭", ("110", "12338")),
+        # object-before-verb Mandarin of minority regions (棍子拿着); a driver who hit someone; a truck over a worker
+        ("那个人棍子拿着 我们的羊圈里 阿爸打了", ("110",)),
+        ("我刚才开车撞了个骑车的 他流血了", ("122", "120")),
+        ("一辆铲车把我们班长轧了", ("122", "120")),
+        # someone fallen off a boat, someone gone with only his things left at the water
+        ("渡船上有个老人掉下去了", ("110", "120")),
+        ("我叔去河边放网 天黑了没回来 河边只剩他的电动车", ("110", "120")),
+        # a kang's smoke blowing back, people muddled; someone saying he will jump; a farewell to the world
+        ("炕洞倒烟 我爹我娘都迷糊了", ("120",)),
+        ("我表哥站在厂房顶上 说要往下跳", ("110", "120", "12356")),
+        ("她发消息说要和这个世界道别", ("110", "120", "12356")),
+        ("他说最后一次给我打钱 人在大桥上", ("110", "120", "12356")),
+        # a stroke: one side of the body, cannot say a word; a smell of rotten eggs by the stove
+        ("我奶奶一边身子不会动了 话都说不出来", ("120",)),
+        ("厨房一股怪味 灶那边嘶嘶响", ("119",)),
+    ],
+)
+def test_round21_classes_of_wording_get_their_numbers(text: str, numbers: tuple[str, ...]) -> None:
+    given = safety.detect(text).numbers
+    assert set(numbers) <= set(given), given
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an idiom (老房子着火), games and team-mates, a thing that "cannot get over it", a draught or a lisp
+        "我妈说我爸这是老房子着火 七十了还要找老伴",
+        "打游戏的时候队友说要弄死我 哈哈",
+        "我这台电脑想不开了 天天蓝屏",
+        "窗户漏风 房东不修",
+        # first-person despair disclaimed afterwards
+        "前天我说想死 那是气话 现在想问问欠款能不能分期",
+        # how to tell, what to buy, whether a thing may be kept somewhere, a life like a disaster, paperwork
+        "怎么检测家里燃气有没有泄漏",
+        "煤气罐能不能放在卧室里",
+        "我的日子就像被洪水冲过一样 啥也没剩",
+        "在外打工社保怎么交",
+        # what the new classes must not reach: a bare "hit someone" in a question, things someone left, a TV show
+        "无人驾驶的车撞了人 算谁的",
+        "河边只剩几个钓鱼的了 能不能去钓",
+        "电视剧里他把老婆关在屋里 后来呢",
+    ],
+)
+def test_round21_look_alikes_are_not_emergencies(text: str) -> None:
+    assert safety.detect(text).kinds == ()
