@@ -34,7 +34,9 @@ from knowledge.normalize import normalize  # noqa: E402
 
 NON_LEGAL = ["bot/nlu/out_of_scope.yml", "bot/nlu/smalltalk.yml"]
 OUT = REPO / "docs" / "benchmarks" / "answer_threshold.json"
-ANSWER_THRESHOLDS = (0.6, 0.62, 0.64, 0.66, 0.68, 0.7, 0.72, 0.74, 0.76, 0.8, 0.84, 0.86, 0.87, 0.88, 0.89, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97)
+# The fine-tuned model's scores were decided around 0.66, the base model's around 0.92 (docs/benchmarks.md).
+ANSWER_THRESHOLDS = (0.6, 0.62, 0.64, 0.66, 0.68, 0.7, 0.72, 0.74, 0.76, 0.8, 0.84, 0.86, 0.87, 0.88, 0.89, 0.9, 0.91,
+                     0.92, 0.93, 0.94, 0.95, 0.96, 0.97)
 FAQ_THRESHOLDS = (0.85, 0.88, 0.9, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97)
 QUANTILES = (0.5, 0.9, 0.99, 1.0)
 
