@@ -308,10 +308,10 @@ def _faq_hash(faq: list[FaqEntry]) -> str:
 def _shipped(fingerprint: str, articles, hashes: list[str], old: dict, model: Callable[[], Encoder],
              progress: bool, folder: Path):
     """The shipped vectors of this encoder, if the repository has them and the local encoder agrees."""
-    shipped = load_shipped(fingerprint, folder)
+    wanted = {h: passage_text(a) for a, h in zip(articles, hashes) if h not in old}
+    shipped = load_shipped(fingerprint, folder, passages=wanted)
     if shipped is None:
         return None
-    wanted = {h: passage_text(a) for a, h in zip(articles, hashes) if h not in old}
     lowest = agrees(shipped.passages, wanted, lambda texts: model().encode_passages(texts, progress=False))
     if lowest < MIN_COSINE:
         log.warning("shipped vectors of %s ignored: the local encoder differs (min cosine %.4f)", fingerprint, lowest)

@@ -64,16 +64,20 @@ class Shipped:
     questions: dict[str, np.ndarray]
 
 
-def load(fingerprint: str, folder: Path = SHIPPED_DIR) -> Shipped | None:
+def load(fingerprint: str, folder: Path = SHIPPED_DIR, passages: Iterable[str] | None = None) -> Shipped | None:
+    """The file of this fingerprint (None if there is none); ``passages``: only these article keys are
+    dequantised (a rebuild that lacks one edited article need not unpack 60,000 vectors)."""
     path = path_for(fingerprint, folder)
     if not path.exists():
         return None
     with np.load(path) as data:
-        passages = dequantise(data["passage_codes"], data["passage_scales"])
+        keys = data["passage_keys"]
+        rows = np.flatnonzero(np.isin(keys, list(passages))) if passages is not None else slice(None)
+        vectors = dequantise(data["passage_codes"][rows], data["passage_scales"][rows])
         questions = dequantise(data["question_codes"], data["question_scales"])
         return Shipped(
             fingerprint,
-            dict(zip(data["passage_keys"].tolist(), passages)),
+            dict(zip(keys[rows].tolist(), vectors)),
             dict(zip(data["question_keys"].tolist(), questions)),
         )
 
