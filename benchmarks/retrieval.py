@@ -135,10 +135,16 @@ def _finetuned_engine(settings: Settings):
 
 def _own_stage(engine) -> SecondStage:
     """A second stage trained on this engine's own features (tuning split + FAQ questions, C = 1)."""
+    return train(_training_cases(engine, "tune+faq"), c=1.0)
+
+
+def _training_cases(engine, data: str) -> list:
+    """The second stage's training cases of train_rerank.py's ``data`` setting (tune, faq or tune+faq)."""
     tune = read_queries(EVAL / "stard_tune.jsonl")
-    cases = collect(engine, tune) + collect(engine, faq_queries(engine, read_queries(EVAL / "stard_heldout.jsonl")
-                                                                 + tune))
-    return train(cases, c=1.0)
+    cases = collect(engine, tune) if data.startswith("tune") else []
+    if data.endswith("faq"):
+        cases += collect(engine, faq_queries(engine, read_queries(EVAL / "stard_heldout.jsonl") + tune))
+    return cases
 
 
 def _ablations(engine, shipped: SecondStage) -> dict[str, SecondStage]:
@@ -146,10 +152,7 @@ def _ablations(engine, shipped: SecondStage) -> dict[str, SecondStage]:
     chosen = (shipped.about or {}).get("chosen", "")
     c = float(chosen.split("C=")[1].split()[0]) if "C=" in chosen else 1.0
     data = chosen.split("data=")[1].split()[0] if "data=" in chosen else "tune"
-    tune = read_queries(EVAL / "stard_tune.jsonl")
-    cases = collect(engine, tune) if data.startswith("tune") else []
-    if data.endswith("faq"):
-        cases += collect(engine, faq_queries(engine, read_queries(EVAL / "stard_heldout.jsonl") + tune))
+    cases = _training_cases(engine, data)
     return {
         f"-{group}": train(cases, tuple(n for n in FEATURES if n not in names and n in shipped.names), c, shipped.depth)
         for group, names in GROUPS.items()
